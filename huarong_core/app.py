@@ -1,0 +1,237 @@
+"""The library's front door: open a database, pick a community, execute commands.
+
+    async with Huarong("sqlite:///huarong.db") as huarong:
+        building = await huarong.community("huarong")
+        member = await building.execute(RegisterMember("王芳"), actor=Actor.system("setup"))
+
+Every adapter goes through `CommunityHandle.execute`: it finds the handler,
+resolves who acts and what they may do, runs the handler in one unit of
+work, and makes a redelivered input (same `Delivery`) return the first
+answer without changing anything.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import attrs
+import structlog
+
+from huarong_core.clock import Clock, SystemClock
+from huarong_core.commands import Command
+from huarong_core.config import CommunityConfig
+from huarong_core.domain.audit import Actor
+from huarong_core.domain.communities import Community
+from huarong_core.domain.roles import GrantSource, Role, RoleGrant, Scope
+from huarong_core.errors import (
+    CommunityRequired,
+    HuarongError,
+    MemberInactive,
+    NoCommunity,
+    NotFound,
+    error_class,
+)
+from huarong_core.serialization import converter
+from huarong_core.services.configuration import LoadReport, apply_configuration
+from huarong_core.services.context import Context
+from huarong_core.services.registry import HandlerSpec, handler_for
+from huarong_core.storage import Database, create_database, migrate
+from huarong_core.storage.migrate import check_schema
+from huarong_core.storage.repositories import CommunityRepository, StoredOutcome
+from huarong_core.storage.repositories.deliveries import DeliveryRepository
+from huarong_core.storage.unit_of_work import Repositories, UnitOfWork
+
+R = TypeVar("R")
+log = structlog.get_logger(__name__)
+
+
+@attrs.frozen
+class Delivery:
+    """Where an input came from and its id there (Telegram update_id, Matrix event_id, ...)."""
+
+    source: str
+    id: str
+
+
+class Huarong:
+    """One database, any number of communities in it."""
+
+    def __init__(
+        self,
+        database: Database | str,
+        *,
+        clock: Clock | None = None,
+        upgrade: bool = True,
+    ) -> None:
+        self.db = create_database(database) if isinstance(database, str) else database
+        self.clock: Clock = clock or SystemClock()
+        self._upgrade = upgrade
+
+    async def start(self) -> None:
+        await self.db.start()
+        try:
+            if self._upgrade:
+                await migrate(self.db)
+            else:
+                await check_schema(self.db)
+        except BaseException:
+            await self.db.stop()
+            raise
+
+    async def stop(self) -> None:
+        await self.db.stop()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def communities(self) -> list[Community]:
+        async with self.db.read() as conn:
+            return await CommunityRepository(conn).all()
+
+    async def community(self, key: str | None = None) -> CommunityHandle:
+        """The community named `key`, or the only one when `key` is None."""
+        found = await self.communities()
+        if key is not None:
+            for community in found:
+                if community.key == key:
+                    return CommunityHandle(self, community)
+            raise NotFound(entity="community", ref=key)
+        if not found:
+            raise NoCommunity()
+        if len(found) > 1:
+            raise CommunityRequired(choices=", ".join(c.key for c in found))
+        return CommunityHandle(self, found[0])
+
+    async def apply_configuration(
+        self,
+        config: CommunityConfig,
+        *,
+        actor: Actor,
+        source: str = "<config>",
+        dry_run: bool = False,
+    ) -> LoadReport:
+        """Create or update a community from its file, in one transaction.
+
+        With `dry_run` everything is applied and checked, reported, and then
+        rolled back.
+        """
+        now = self.clock.now()
+        section = config.community
+        async with await UnitOfWork.begin(self.db, 0, now, converter) as uow:
+            community = await uow.communities.by_key(section.key)
+            created = community is None
+            if community is None:
+                community = await uow.communities.create(
+                    section.key, section.name, section.timezone, section.locale, now
+                )
+            uow.bind(community.id)
+            ctx = await _context(uow, community, actor, now)
+            if created:
+                await ctx.audit("community.create", f"community:{community.key}", file=source)
+            report = await apply_configuration(
+                ctx, config, source=source, community_created=created, dry_run=dry_run
+            )
+            if not dry_run:
+                await uow.commit()
+        log.info(
+            "config.applied",
+            community=section.key,
+            changes=report.changes,
+            dry_run=dry_run,
+            actor=actor.label,
+        )
+        return report
+
+
+class CommunityHandle:
+    """Commands and queries for one community."""
+
+    def __init__(self, huarong: Huarong, community: Community) -> None:
+        self._huarong = huarong
+        self.community = community
+
+    async def execute(
+        self, command: Command[R], *, actor: Actor, delivery: Delivery | None = None
+    ) -> R:
+        spec = handler_for(type(command))
+        if spec is None:
+            raise TypeError(f"no handler for {type(command).__name__}")
+        huarong = self._huarong
+        now = huarong.clock.now()
+        bound = log.bind(
+            community=self.community.key,
+            command=type(command).__name__,
+            actor=actor.label,
+            delivery=None if delivery is None else f"{delivery.source}/{delivery.id}",
+        )
+        if spec.read_only:
+            async with huarong.db.read() as conn:
+                repos = Repositories(conn, self.community.id)
+                ctx = await _context(repos, self.community, actor, now)
+                result: R = await spec.handler(ctx, command)
+                return result
+        try:
+            async with await UnitOfWork.begin(huarong.db, self.community.id, now, converter) as uow:
+                if delivery is not None and not await uow.deliveries.claim(
+                    delivery.source, delivery.id, now
+                ):
+                    stored = await uow.deliveries.get(delivery.source, delivery.id)
+                    bound.info("delivery.replayed")
+                    replayed: R = _replay(stored, spec)
+                    return replayed
+                ctx = await _context(uow, self.community, actor, now)
+                result = await spec.handler(ctx, command)
+                if delivery is not None:
+                    outcome = converter.unstructure(result, spec.result_type)
+                    await uow.deliveries.complete(delivery.source, delivery.id, "ok", outcome)
+                await uow.commit()
+        except HuarongError as exc:
+            bound.info("command.refused", error=type(exc).__name__)
+            if delivery is not None:
+                await self._record_failure(delivery, exc)
+            raise
+        bound.debug("command.done", events=len(uow.events))
+        return result
+
+    async def _record_failure(self, delivery: Delivery, error: HuarongError) -> None:
+        """Remember a refusal so the redelivered input gets the same answer."""
+        stored = {"type": type(error).__name__, "params": converter.unstructure(error.params())}
+        async with self._huarong.db.transaction() as conn:
+            await DeliveryRepository(conn, self.community.id).record(
+                delivery.source, delivery.id, "error", stored, self._huarong.clock.now()
+            )
+
+
+def _replay(stored: StoredOutcome | None, spec: HandlerSpec) -> Any:
+    if stored is None or stored.outcome == "pending":
+        raise RuntimeError("a claimed delivery has no stored outcome")
+    if stored.outcome == "ok":
+        return converter.structure(stored.result, spec.result_type)
+    cls = error_class(stored.result["type"])
+    if cls is None:
+        raise RuntimeError(f"unknown stored error {stored.result['type']!r}")
+    raise converter.structure(stored.result["params"], cls)
+
+
+async def _context(repos: Repositories, community: Community, actor: Actor, now: Any) -> Context:
+    """Who acts, with what roles: a member must exist and be active."""
+    if actor.member_id is None:
+        return Context(repos, community, actor, (), now)
+    member = await repos.members.get(actor.member_id)
+    if member is None:
+        raise NotFound(entity="member", ref=f"#{actor.member_id}")
+    if not member.is_active:
+        raise MemberInactive(member_id=member.id, status=member.status.value)
+    grants = await repos.roles.for_member(member.id)
+    implicit = RoleGrant(member.id, Role.MEMBER, Scope.community(), GrantSource.MANUAL)
+    return Context(repos, community, actor, (*grants, implicit), now)

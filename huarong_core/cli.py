@@ -1,0 +1,711 @@
+"""The `huarong` command: set up, load, import and inspect a community.
+
+Output is plain text for people (in the operator's language) and JSON with
+`--json` for scripts. Every failure prints one clear message naming what
+is wrong and exits non-zero: 2 for bad input (a file, a URL), 3 for the
+database, 4 for a permission, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from huarong_core._version import __version__
+from huarong_core.app import CommunityHandle, Huarong
+from huarong_core.cli_output import ProgressBar, table
+from huarong_core.commands import (
+    GetMember,
+    ImportMembers,
+    ImportOrganizations,
+    ImportReport,
+    ListAuditEntries,
+    ListMembers,
+    ListOrganizations,
+    MemberRow,
+    OrganizationRow,
+)
+from huarong_core.config import load_config
+from huarong_core.csv_files import MEMBER_COLUMNS, ORGANIZATION_COLUMNS, read_csv
+from huarong_core.domain.audit import Actor
+from huarong_core.domain.members import Member, MemberStatus
+from huarong_core.errors import HuarongError, NotFound
+from huarong_core.i18n import FALLBACK_LOCALE, normalize_locale, render_error, translate
+from huarong_core.serialization import converter
+from huarong_core.services.configuration import LoadReport
+from huarong_core.services.imports import progress_reporter
+from huarong_core.storage import create_database, migrate, schema_status
+
+DEFAULT_DB = "sqlite:///huarong.db"
+DEMO_DB = "sqlite:///huarong-demo.db"
+DEMO_DIR = Path("examples/huarong")
+REPORT_ORDER = ("community", "categories", "stations", "organizations", "members", "roles")
+
+
+class Output:
+    """Where the CLI writes, in which language, text or JSON."""
+
+    def __init__(self, locale: str, as_json: bool) -> None:
+        self.locale = locale
+        self.json = as_json
+
+    def t(self, key: str, **params: Any) -> str:
+        return translate(key, self.locale, **params)
+
+    def say(self, text: str) -> None:
+        sys.stdout.write(text + "\n")
+
+    def data(self, value: Any) -> None:
+        sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _operator_locale(explicit: str | None) -> str:
+    for candidate in (
+        explicit,
+        os.environ.get("HUARONG_LANG"),
+        os.environ.get("LC_ALL"),
+        os.environ.get("LANG"),
+    ):
+        if candidate:
+            locale = normalize_locale(candidate)
+            if locale:
+                return locale
+    return FALLBACK_LOCALE
+
+
+def _operator() -> Actor:
+    user = os.environ.get("USER") or os.environ.get("USERNAME") or "operator"
+    return Actor.system(f"cli:{user}")
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            structlog.dev.ConsoleRenderer(colors=False),
+        ],
+    )
+
+
+# --- commands ---------------------------------------------------------------
+
+
+async def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
+    db = create_database(args.db)
+    async with db:
+        if args.status:
+            status = await schema_status(db)
+            if out.json:
+                out.data(
+                    {
+                        "current": status.current,
+                        "latest": status.latest,
+                        "pending": [m.version for m in status.pending],
+                    }
+                )
+            else:
+                out.say(out.t("cli.migrate.status", current=status.current, latest=status.latest))
+            return 0
+        applied = await migrate(db)
+    if out.json:
+        out.data({"applied": [{"version": m.version, "name": m.name} for m in applied]})
+    elif applied:
+        for m in applied:
+            out.say(out.t("cli.migrate.applied", version=m.version, name=m.name))
+    else:
+        out.say(out.t("cli.migrate.up_to_date"))
+    return 0
+
+
+def _print_load_report(report: LoadReport, out: Output) -> None:
+    if out.json:
+        out.data(converter.unstructure(report) | {"changes": report.changes})
+        return
+    key = "cli.load.dry_run" if report.dry_run else "cli.load.done"
+    out.say(out.t(key, community=report.community, changes=report.changes))
+    seen = set(report.created) | set(report.updated) | set(report.unchanged)
+    kinds = [kind for kind in REPORT_ORDER if kind in seen] + sorted(seen - set(REPORT_ORDER))
+    rows = [
+        [
+            out.t(f"kind.{kind}"),
+            str(report.created.get(kind, 0)),
+            str(report.updated.get(kind, 0)),
+            str(report.unchanged.get(kind, 0)),
+        ]
+        for kind in kinds
+    ]
+    out.say(
+        table(
+            [
+                out.t("cli.col.kind"),
+                out.t("cli.col.created"),
+                out.t("cli.col.updated"),
+                out.t("cli.col.unchanged"),
+            ],
+            rows,
+        )
+    )
+    if report.revoked:
+        out.say(out.t("cli.load.revoked", count=report.revoked))
+    for kind, keys in report.not_in_file.items():
+        out.say(out.t("cli.load.not_in_file", kind=out.t(f"kind.{kind}"), keys=", ".join(keys)))
+
+
+async def cmd_load(args: argparse.Namespace, out: Output) -> int:
+    config = load_config(args.file)
+    async with Huarong(args.db) as huarong:
+        report = await huarong.apply_configuration(
+            config, actor=_operator(), source=str(args.file), dry_run=args.dry_run
+        )
+    _print_load_report(report, out)
+    return 0
+
+
+async def _community(huarong: Huarong, args: argparse.Namespace) -> CommunityHandle:
+    return await huarong.community(args.community)
+
+
+async def _all_members(
+    handle: CommunityHandle, query: ListMembers, everything: bool
+) -> list[Member]:
+    actor = _operator()
+    page = await handle.execute(query, actor=actor)
+    members = list(page.items)
+    while everything and page.has_more:
+        query = ListMembers(
+            query.organization_id,
+            query.category,
+            query.status,
+            query.query,
+            page.offset + len(page.items),
+            query.limit,
+        )
+        page = await handle.execute(query, actor=actor)
+        members.extend(page.items)
+    return members
+
+
+async def _organization_names(handle: CommunityHandle) -> dict[int, str]:
+    names: dict[int, str] = {}
+    offset = 0
+    while True:
+        page = await handle.execute(ListOrganizations(offset=offset, limit=500), actor=_operator())
+        names.update({o.id: o.name for o in page.items})
+        if not page.has_more:
+            return names
+        offset += len(page.items)
+
+
+async def _resolve_organization(handle: CommunityHandle, ref: str, names: dict[int, str]) -> int:
+    if ref.isdigit() and int(ref) in names:
+        return int(ref)
+    for organization_id, name in names.items():
+        if name == ref:
+            return organization_id
+    page = await handle.execute(ListOrganizations(query=ref, limit=500), actor=_operator())
+    for organization in page.items:
+        if organization.key == ref:
+            return organization.id
+    raise NotFound(entity="organization", ref=ref)
+
+
+def _member_json(member: Member, names: dict[int, str]) -> dict[str, Any]:
+    data: dict[str, Any] = converter.unstructure(member)
+    data["organization"] = names.get(member.organization_id) if member.organization_id else None
+    return data
+
+
+async def cmd_members_list(args: argparse.Namespace, out: Output) -> int:
+    async with Huarong(args.db) as huarong:
+        handle = await _community(huarong, args)
+        names = await _organization_names(handle)
+        organization_id = (
+            await _resolve_organization(handle, args.organization, names)
+            if args.organization
+            else None
+        )
+        query = ListMembers(
+            organization_id=organization_id,
+            category=args.category,
+            status=MemberStatus(args.status) if args.status else None,
+            query=args.search,
+            offset=args.offset,
+            limit=args.limit or 500,
+        )
+        members = await _all_members(handle, query, everything=args.limit is None)
+        categories = {c.key: c.name.get(out.locale) for c in await _categories(huarong, handle)}
+    if out.json:
+        out.data(
+            {
+                "community": handle.community.key,
+                "count": len(members),
+                "items": [_member_json(m, names) for m in members],
+            }
+        )
+        return 0
+    rows = [
+        [
+            str(m.id),
+            m.display_name,
+            names.get(m.organization_id or 0, ""),
+            "、".join(categories.get(c, c) for c in sorted(m.categories)),
+            out.t(f"status.{m.status.value}"),
+            m.key or "",
+        ]
+        for m in members
+    ]
+    out.say(
+        table(
+            [
+                out.t("cli.col.id"),
+                out.t("cli.col.name"),
+                out.t("cli.col.organization"),
+                out.t("cli.col.categories"),
+                out.t("cli.col.status"),
+                out.t("cli.col.key"),
+            ],
+            rows,
+        )
+    )
+    out.say(out.t("cli.members.count", count=len(members)))
+    return 0
+
+
+async def _categories(huarong: Huarong, handle: CommunityHandle) -> list[Any]:
+    from huarong_core.storage.repositories import CommunityRepository
+
+    async with huarong.db.read() as conn:
+        return await CommunityRepository(conn).categories(handle.community.id)
+
+
+async def cmd_members_show(args: argparse.Namespace, out: Output) -> int:
+    async with Huarong(args.db) as huarong:
+        handle = await _community(huarong, args)
+        member_id = await _member_id(handle, args.member)
+        found = await handle.execute(GetMember(member_id), actor=_operator())
+    if out.json:
+        out.data(converter.unstructure(found))
+        return 0
+    member = found.member
+    out.say(f"#{member.id} {member.display_name}" + (f" ({member.key})" if member.key else ""))
+    if found.organization:
+        out.say(f"  {out.t('cli.col.organization')}: {found.organization.name}")
+    out.say(f"  {out.t('cli.col.status')}: {out.t(f'status.{member.status.value}')}")
+    if member.categories:
+        out.say(f"  {out.t('cli.col.categories')}: {', '.join(sorted(member.categories))}")
+    for identity in found.identities:
+        out.say(f"  {out.t('cli.col.identity')}: {identity.ref}")
+    for grant in found.grants:
+        out.say(f"  {out.t('cli.col.role')}: {out.t(f'role.{grant.role.value}')} @ {grant.scope}")
+    return 0
+
+
+async def _member_id(handle: CommunityHandle, ref: str) -> int:
+    if ref.lstrip("#").isdigit():
+        return int(ref.lstrip("#"))
+    members = await _all_members(handle, ListMembers(limit=500), everything=True)
+    for member in members:
+        if member.key == ref:
+            return member.id
+    raise NotFound(entity="member", ref=ref)
+
+
+async def cmd_organizations_list(args: argparse.Namespace, out: Output) -> int:
+    async with Huarong(args.db) as huarong:
+        handle = await _community(huarong, args)
+        page = await handle.execute(
+            ListOrganizations(query=args.search, offset=args.offset, limit=args.limit),
+            actor=_operator(),
+        )
+    if out.json:
+        out.data(converter.unstructure(page))
+        return 0
+    yes, no = out.t("cli.yes"), out.t("cli.no")
+    rows = [
+        [
+            str(o.id),
+            o.name,
+            o.floor or "",
+            o.industry or "",
+            yes if o.has_party_branch else no,
+            o.key or "",
+        ]
+        for o in page.items
+    ]
+    out.say(
+        table(
+            [
+                out.t("cli.col.id"),
+                out.t("cli.col.name"),
+                out.t("cli.col.floor"),
+                out.t("cli.col.industry"),
+                out.t("cli.col.party_branch"),
+                out.t("cli.col.key"),
+            ],
+            rows,
+        )
+    )
+    out.say(out.t("cli.page", shown=len(page.items), total=page.total))
+    return 0
+
+
+async def cmd_audit_list(args: argparse.Namespace, out: Output) -> int:
+    async with Huarong(args.db) as huarong:
+        handle = await _community(huarong, args)
+        entries = await handle.execute(
+            ListAuditEntries(action=args.action, before_id=args.before, limit=args.limit),
+            actor=_operator(),
+        )
+        tz = handle.community.tz
+    if out.json:
+        out.data([converter.unstructure(e) for e in entries])
+        return 0
+    rows = [
+        [
+            str(e.id),
+            e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+            e.actor.label,
+            e.action,
+            e.target,
+            json.dumps(e.details, ensure_ascii=False, sort_keys=True),
+        ]
+        for e in entries
+    ]
+    out.say(
+        table(
+            [
+                out.t("cli.col.id"),
+                out.t("cli.col.time"),
+                out.t("cli.col.actor"),
+                out.t("cli.col.action"),
+                out.t("cli.col.target"),
+                out.t("cli.col.details"),
+            ],
+            rows,
+        )
+    )
+    return 0
+
+
+def _organization_rows(args: argparse.Namespace) -> tuple[str, tuple[OrganizationRow, ...]]:
+    sheet = read_csv(args.file, ORGANIZATION_COLUMNS, encoding=args.encoding)
+    rows = tuple(
+        OrganizationRow(
+            r.line,
+            r.get("name"),
+            r.get("key"),
+            r.get("floor"),
+            r.get("industry"),
+            r.get("has_party_branch"),
+        )
+        for r in sheet.rows
+    )
+    return sheet.encoding, rows
+
+
+def _member_rows(args: argparse.Namespace) -> tuple[str, tuple[MemberRow, ...]]:
+    sheet = read_csv(args.file, MEMBER_COLUMNS, encoding=args.encoding)
+    rows = tuple(
+        MemberRow(
+            r.line,
+            r.get("name"),
+            r.get("key"),
+            r.get("organization"),
+            r.get("categories"),
+            r.get("locale"),
+            tuple((p, r.get(p)) for p in ("telegram", "matrix") if r.get(p)),
+        )
+        for r in sheet.rows
+    )
+    return sheet.encoding, rows
+
+
+def _print_import_report(report: ImportReport, encoding: str, out: Output) -> None:
+    if out.json:
+        data = converter.unstructure(report)
+        data["encoding"] = encoding
+        data["rejected"] = [
+            {"where": p.where, "problem": translate(p.key, out.locale, **p.params)} | {"key": p.key}
+            for p in report.rejected
+        ]
+        out.data(data)
+        return
+    out.say(
+        out.t(
+            "cli.import.done",
+            file=report.source,
+            encoding=encoding,
+            rows=report.rows,
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            rejected=len(report.rejected),
+        )
+    )
+    error = None
+    if report.rejected:
+        from huarong_core.errors import ImportRejected
+
+        error = ImportRejected(file=report.source, rows=report.rows, problems=report.rejected)
+        out.say(render_error(error, out.locale))
+
+
+async def cmd_import(args: argparse.Namespace, out: Output) -> int:
+    command: ImportOrganizations | ImportMembers
+    if args.kind == "organizations":
+        encoding, org_rows = _organization_rows(args)
+        command = ImportOrganizations(str(args.file), org_rows, partial=args.partial)
+        total = len(org_rows)
+    else:
+        encoding, member_rows = _member_rows(args)
+        command = ImportMembers(str(args.file), member_rows, partial=args.partial)
+        total = len(member_rows)
+    show_progress = sys.stderr.isatty() and not out.json and total > 0
+    token = progress_reporter.set(
+        ProgressBar(out.t("cli.import.progress")) if show_progress else None
+    )
+    try:
+        async with Huarong(args.db) as huarong:
+            handle = await _community(huarong, args)
+            report = await handle.execute(command, actor=_operator())
+    finally:
+        progress_reporter.reset(token)
+    _print_import_report(report, encoding, out)
+    return 1 if report.rejected else 0
+
+
+async def cmd_communities_list(args: argparse.Namespace, out: Output) -> int:
+    async with Huarong(args.db) as huarong:
+        communities = await huarong.communities()
+    if out.json:
+        out.data([converter.unstructure(c) for c in communities])
+        return 0
+    rows = [[str(c.id), c.key, c.name.get(out.locale), c.timezone, c.locale] for c in communities]
+    out.say(
+        table(
+            [
+                out.t("cli.col.id"),
+                out.t("cli.col.key"),
+                out.t("cli.col.name"),
+                out.t("cli.col.timezone"),
+                out.t("cli.col.locale"),
+            ],
+            rows,
+        )
+    )
+    return 0
+
+
+async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
+    """Seed the demo building (idempotently) and show what is in it."""
+    directory = Path(args.dir)
+    config = load_config(directory / "community.toml")
+    quiet = Output(out.locale, as_json=False)
+    async with Huarong(args.db) as huarong:
+        await huarong.apply_configuration(config, actor=_operator(), source=str(directory))
+        handle = await huarong.community(config.community.key)
+        for kind, name in (("organizations", "organizations.csv"), ("members", "members.csv")):
+            path = directory / name
+            if not path.exists():
+                continue
+            sub = argparse.Namespace(file=path, encoding=None)
+            if kind == "organizations":
+                _, org_rows = _organization_rows(sub)
+                await handle.execute(ImportOrganizations(str(path), org_rows), actor=_operator())
+            else:
+                _, member_rows = _member_rows(sub)
+                await handle.execute(ImportMembers(str(path), member_rows), actor=_operator())
+        members = await _all_members(handle, ListMembers(limit=500), everything=True)
+        organizations = await handle.execute(ListOrganizations(limit=1), actor=_operator())
+        stations = await _stations(huarong, handle)
+    community = handle.community
+    if out.json:
+        out.data(
+            {
+                "community": community.key,
+                "database": args.db,
+                "members": len(members),
+                "organizations": organizations.total,
+                "stations": [s.key for s in stations],
+            }
+        )
+        return 0
+    quiet.say(out.t("cli.demo.title", name=community.name.get(out.locale), db=args.db))
+    quiet.say(
+        out.t(
+            "cli.demo.counts",
+            members=len(members),
+            organizations=organizations.total,
+            stations=len(stations),
+        )
+    )
+    for station in stations:
+        quiet.say(
+            f"  - {station.name.get(out.locale)}" + (f" ({station.floor})" if station.floor else "")
+        )
+    quiet.say(out.t("cli.demo.next", db=args.db))
+    return 0
+
+
+async def _stations(huarong: Huarong, handle: CommunityHandle) -> list[Any]:
+    from huarong_core.storage.repositories import CommunityRepository
+
+    async with huarong.db.read() as conn:
+        return await CommunityRepository(conn).stations(handle.community.id)
+
+
+# --- parser -----------------------------------------------------------------
+
+
+Handler = Callable[[argparse.Namespace, Output], Coroutine[Any, Any, int]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--json",
+        dest="json_here",
+        action="store_true",
+        help="print JSON for scripts instead of text",
+    )
+    # Global options may also follow the subcommand (`huarong members list --db ...`).
+    common.add_argument("--db", dest="db_here", default=None, help=argparse.SUPPRESS)
+    common.add_argument("--community", dest="community_here", default=None, help=argparse.SUPPRESS)
+    common.add_argument("--lang", dest="lang_here", default=None, help=argparse.SUPPRESS)
+
+    parser = argparse.ArgumentParser(
+        prog="huarong",
+        description="Run a community: set up its database, load its file, import lists, inspect.",
+    )
+    parser.add_argument(
+        "--db", default=None, help=f"database URL (default: $HUARONG_DB, else {DEFAULT_DB})"
+    )
+    parser.add_argument(
+        "--community", default=None, help="community key, when the database holds several"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    parser.add_argument("--lang", default=None, help="language of messages: zh_CN or en")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
+    parser.add_argument("--version", action="version", version=f"huarong {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("migrate", parents=[common], help="bring the database schema up to date")
+    p.add_argument("--status", action="store_true", help="only show the schema version")
+    p.set_defaults(handler=cmd_migrate)
+
+    p = sub.add_parser("load", parents=[common], help="apply a community file (TOML)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--dry-run", action="store_true", help="check and report, change nothing")
+    p.set_defaults(handler=cmd_load)
+
+    members = sub.add_parser("members", help="members of the community")
+    msub = members.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = msub.add_parser("list", parents=[common], help="list members")
+    p.add_argument("--organization", help="organization id, key or name")
+    p.add_argument("--category", help="category key")
+    p.add_argument("--status", choices=[s.value for s in MemberStatus])
+    p.add_argument("--search", help="part of a name")
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--limit", type=int, default=None, help="at most this many (default: all)")
+    p.set_defaults(handler=cmd_members_list)
+    p = msub.add_parser("show", parents=[common], help="one member: id or key")
+    p.add_argument("member")
+    p.set_defaults(handler=cmd_members_show)
+
+    orgs = sub.add_parser("organizations", help="organizations (tenant companies)")
+    osub = orgs.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = osub.add_parser("list", parents=[common], help="list organizations")
+    p.add_argument("--search", help="part of a name")
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--limit", type=int, default=500)
+    p.set_defaults(handler=cmd_organizations_list)
+
+    audit = sub.add_parser("audit", help="the audit log of admin actions")
+    asub = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = asub.add_parser("list", parents=[common], help="newest entries first")
+    p.add_argument("--action", dest="action_filter", help="only this action, e.g. member.register")
+    p.add_argument("--before", type=int, help="entries older than this id (paging)")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(handler=cmd_audit_list)
+
+    p = sub.add_parser("import", parents=[common], help="import organizations or members from CSV")
+    p.add_argument("kind", choices=["organizations", "members"])
+    p.add_argument("file", type=Path)
+    p.add_argument(
+        "--partial",
+        action="store_true",
+        help="keep the good rows when some are rejected (default: all or nothing)",
+    )
+    p.add_argument("--encoding", help="force an encoding (default: detect UTF-8, UTF-16, GBK)")
+    p.set_defaults(handler=cmd_import)
+
+    comms = sub.add_parser("communities", help="communities in the database")
+    csub = comms.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = csub.add_parser("list", parents=[common], help="list communities")
+    p.set_defaults(handler=cmd_communities_list)
+
+    p = sub.add_parser("demo", parents=[common], help="seed and show the demo building")
+    p.add_argument("--dir", default=str(DEMO_DIR), help="folder with community.toml and CSV lists")
+    p.set_defaults(handler=cmd_demo, demo=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "action_filter", None) is not None or args.command == "audit":
+        args.action = getattr(args, "action_filter", None)
+    # Global options may also follow the subcommand (`huarong members list --db ...`).
+    for name in ("db", "community", "lang"):
+        here = getattr(args, f"{name}_here", None)
+        if here is not None:
+            setattr(args, name, here)
+    for name in ("db", "community", "lang"):
+        here = getattr(args, f"{name}_here", None)
+        if here is not None:
+            setattr(args, name, here)
+    if args.db is None:
+        args.db = os.environ.get("HUARONG_DB") or (
+            DEMO_DB if getattr(args, "demo", False) else DEFAULT_DB
+        )
+    _configure_logging(args.verbose)
+    out = Output(_operator_locale(args.lang), args.json or getattr(args, "json_here", False))
+    handler: Handler = args.handler
+    try:
+        return asyncio.run(handler(args, out))
+    except HuarongError as exc:
+        message = render_error(exc, out.locale)
+        if out.json:
+            sys.stderr.write(
+                json.dumps(
+                    {"error": {"type": type(exc).__name__, "key": exc.key, "message": message}},
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
+        else:
+            sys.stderr.write(f"huarong: {message}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`huarong members list | head`); that is not an error.
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

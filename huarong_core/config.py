@@ -1,0 +1,334 @@
+"""The community file: a building described in TOML, loaded as typed values.
+
+The file holds content (the community, its stations, organizations, member
+categories, members and their roles), never deployment settings such as
+database URLs or tokens, which come from the command line or `HUARONG_*`
+variables. Parsing is strict: an unknown key, a wrong type or a dangling
+reference is reported with its place in the file, all problems at once,
+before anything touches the database.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+
+from huarong_core.domain.communities import DEFAULT_TIMEZONE
+from huarong_core.domain.members import PLATFORM_PATTERN
+from huarong_core.domain.roles import ALLOWED_SCOPES, Role, ScopeKind
+from huarong_core.domain.text import LocalizedText
+from huarong_core.domain.validation import KEY_PATTERN
+from huarong_core.errors import ConfigError, InvalidValue, Problem
+from huarong_core.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class CommunitySection:
+    key: str
+    name: LocalizedText
+    timezone: str = DEFAULT_TIMEZONE
+    locale: str = DEFAULT_LOCALE
+
+
+@attrs.frozen
+class CategoryEntry:
+    key: str
+    name: LocalizedText
+
+
+@attrs.frozen
+class StationEntry:
+    key: str
+    name: LocalizedText
+    floor: str | None = None
+    description: LocalizedText | None = None
+
+
+@attrs.frozen
+class OrganizationEntry:
+    key: str
+    name: str
+    floor: str | None = None
+    industry: str | None = None
+    has_party_branch: bool = False
+
+
+@attrs.frozen
+class IdentityEntry:
+    platform: str
+    id: str
+
+
+@attrs.frozen
+class MemberEntry:
+    key: str
+    name: str
+    organization: str | None = None
+    categories: tuple[str, ...] = ()
+    locale: str | None = None
+    identities: tuple[IdentityEntry, ...] = ()
+
+
+@attrs.frozen
+class RoleEntry:
+    member: str
+    role: str
+    scope: str = "community"
+
+
+@attrs.frozen
+class CommunityConfig:
+    community: CommunitySection
+    categories: tuple[CategoryEntry, ...] = ()
+    stations: tuple[StationEntry, ...] = ()
+    organizations: tuple[OrganizationEntry, ...] = ()
+    members: tuple[MemberEntry, ...] = ()
+    roles: tuple[RoleEntry, ...] = ()
+
+
+class _WrongType(TypeError):
+    def __init__(self, expected: str, got: object) -> None:
+        super().__init__(expected)
+        self.expected = expected
+        self.got = type(got).__name__
+
+
+class _BadText(ValueError):
+    def __init__(self, locale: str) -> None:
+        super().__init__(locale)
+        self.locale = locale
+
+
+def _strict(expected: type, label: str) -> Callable[[Any, Any], Any]:
+    def structure(value: Any, _: Any) -> Any:
+        # bool is an int in Python but not in a config file.
+        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+            raise _WrongType(label, value)
+        return value
+
+    return structure
+
+
+def _text(value: Any, _: Any) -> LocalizedText:
+    if isinstance(value, str):
+        return LocalizedText.plain(value)
+    if isinstance(value, dict) and value:
+        for locale, text in value.items():
+            if locale not in SUPPORTED_LOCALES:
+                raise _BadText(locale)
+            if not isinstance(text, str):
+                raise _WrongType("string", text)
+        return LocalizedText(value)
+    raise _WrongType("text", value)
+
+
+def _floor(value: Any, _: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise _WrongType("floor", value)
+    return str(value)
+
+
+def _converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_structure_hook(str, _strict(str, "string"))
+    conv.register_structure_hook(int, _strict(int, "integer"))
+    conv.register_structure_hook(bool, _strict(bool, "boolean"))
+    conv.register_structure_hook(LocalizedText, _text)
+    conv.register_structure_hook_func(
+        lambda t: t is StationEntry or t is OrganizationEntry, _with_floor(conv)
+    )
+    return conv
+
+
+def _with_floor(conv: cattrs.Converter) -> Callable[[Any, type[Any]], Any]:
+    """Floors may be written `29` or `"B1"`; everything else stays strict."""
+    from cattrs.gen import make_dict_structure_fn, override
+
+    def factory(cls: type[Any]) -> Callable[[Any, type[Any]], Any]:
+        return make_dict_structure_fn(
+            cls, conv, _cattrs_forbid_extra_keys=True, floor=override(struct_hook=_floor)
+        )
+
+    made = {cls: factory(cls) for cls in (StationEntry, OrganizationEntry)}
+
+    def structure(value: Any, cls: type[Any]) -> Any:
+        if not isinstance(value, dict):
+            raise _WrongType("table", value)
+        return made[cls](value, cls)
+
+    return structure
+
+
+_CONVERTER = _converter()
+
+
+def _problems_from(exc: BaseException, path: str) -> Iterator[Problem]:
+    if isinstance(exc, ForbiddenExtraKeysError):
+        for key in sorted(exc.extra_fields):
+            yield Problem(_join(path, key), "config.unknown_key", {"key": key})
+    elif isinstance(exc, (ClassValidationError, IterableValidationError)):
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            if isinstance(note, AttributeValidationNote):
+                yield from _problems_from(sub, _join(path, note.name))
+            elif isinstance(note, IterableValidationNote):
+                yield from _problems_from(sub, f"{path}[{note.index}]")
+            else:
+                yield from _problems_from(sub, path)
+        for sub in without:
+            yield from _problems_from(sub, path)
+    elif isinstance(exc, KeyError):
+        yield Problem(path, "config.missing_key", {})
+    elif isinstance(exc, _WrongType):
+        yield Problem(
+            path,
+            "config.wrong_type",
+            {"expected": exc.expected, "got": exc.got},
+            {"expected": "type"},
+        )
+    elif isinstance(exc, _BadText):
+        yield Problem(path, "config.unknown_locale", {"value": exc.locale})
+    else:
+        yield Problem(path, "config.invalid", {"detail": str(exc)})
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def parse_config(text: str, *, source: str = "<string>") -> CommunityConfig:
+    """Parse and validate a community file's text; raise `ConfigError` listing every problem."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            file=source, problems=(Problem("-", "config.syntax", {"detail": str(exc)}),)
+        ) from None
+    if not isinstance(raw.get("community"), dict):
+        raise ConfigError(file=source, problems=(Problem("community", "config.missing_key"),))
+    try:
+        config = _CONVERTER.structure(raw, CommunityConfig)
+    except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as exc:
+        raise ConfigError(file=source, problems=tuple(_problems_from(exc, ""))) from None
+    problems = list(check_config(config))
+    if problems:
+        raise ConfigError(file=source, problems=tuple(problems))
+    return config
+
+
+def load_config(path: str | Path) -> CommunityConfig:
+    """Read a community file; a missing or unreadable file is a `ConfigError` too."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(file=str(file), problems=(Problem("-", "config.no_file"),)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            file=str(file), problems=(Problem("-", "config.unreadable", {"detail": str(exc)}),)
+        ) from None
+    return parse_config(text, source=str(file))
+
+
+def _bad_key(where: str, value: str) -> Problem:
+    return Problem(where, "config.bad_key", {"value": value})
+
+
+def _duplicates(where: str, keys: list[str]) -> Iterator[Problem]:
+    for key, count in Counter(keys).items():
+        if count > 1:
+            yield Problem(where, "config.duplicate", {"value": key})
+
+
+def check_config(config: CommunityConfig) -> Iterator[Problem]:
+    """Checks that need the whole file: formats, uniqueness, references within it.
+
+    References to things already in the database (an organization imported
+    from CSV, say) are checked when the file is applied.
+    """
+    from huarong_core.domain.validation import require_timezone
+
+    section = config.community
+    if not KEY_PATTERN.match(section.key):
+        yield _bad_key("community.key", section.key)
+    try:
+        require_timezone("timezone", section.timezone)
+    except InvalidValue:
+        yield Problem("community.timezone", "config.unknown_timezone", {"value": section.timezone})
+    if section.locale not in SUPPORTED_LOCALES:
+        yield Problem("community.locale", "config.unknown_locale", {"value": section.locale})
+
+    for kind in ("categories", "stations", "organizations", "members"):
+        entries: tuple[Any, ...] = getattr(config, kind)
+        for i, entry in enumerate(entries):
+            if not KEY_PATTERN.match(entry.key):
+                yield _bad_key(f"{kind}[{i}].key", entry.key)
+        yield from _duplicates(kind, [e.key for e in entries])
+    yield from _duplicates("organizations", [o.name for o in config.organizations])
+
+    category_keys = {c.key for c in config.categories}
+    station_keys = {s.key for s in config.stations}
+    member_keys = {m.key for m in config.members}
+    for i, member in enumerate(config.members):
+        for category in member.categories:
+            if category not in category_keys:
+                yield Problem(
+                    f"members[{i}].categories", "config.unknown_category", {"value": category}
+                )
+        if member.locale is not None and member.locale not in SUPPORTED_LOCALES:
+            yield Problem(f"members[{i}].locale", "config.unknown_locale", {"value": member.locale})
+        for j, identity in enumerate(member.identities):
+            if not PLATFORM_PATTERN.match(identity.platform):
+                yield Problem(
+                    f"members[{i}].identities[{j}].platform",
+                    "config.bad_platform",
+                    {"value": identity.platform},
+                )
+    identities = [(i.platform, i.id) for m in config.members for i in m.identities]
+    for (platform, external_id), count in Counter(identities).items():
+        if count > 1:
+            yield Problem("members", "config.duplicate", {"value": f"{platform}:{external_id}"})
+
+    for i, grant in enumerate(config.roles):
+        where = f"roles[{i}]"
+        if grant.member not in member_keys:
+            yield Problem(f"{where}.member", "config.unknown_member", {"value": grant.member})
+        try:
+            role = Role(grant.role)
+        except ValueError:
+            yield Problem(f"{where}.role", "config.unknown_role", {"value": grant.role})
+            continue
+        kind_text, _, scope_key = grant.scope.partition(":")
+        try:
+            kind = ScopeKind(kind_text)
+        except ValueError:
+            yield Problem(f"{where}.scope", "config.bad_scope", {"value": grant.scope})
+            continue
+        if kind not in ALLOWED_SCOPES[role]:
+            yield Problem(
+                f"{where}.scope", "config.scope_not_allowed", {"value": grant.scope, "role": role}
+            )
+        elif kind is ScopeKind.STATION and scope_key not in station_keys:
+            yield Problem(f"{where}.scope", "config.unknown_station", {"value": scope_key})
+        elif kind is ScopeKind.CLUB:
+            yield Problem(f"{where}.scope", "config.unknown_club", {"value": scope_key})
+        elif kind is ScopeKind.COMMUNITY and scope_key:
+            yield Problem(f"{where}.scope", "config.bad_scope", {"value": grant.scope})
+    yield from _duplicates("roles", [f"{g.member} {g.role} {g.scope}" for g in config.roles])

@@ -1,0 +1,1 @@
+"""Pure rules and values, one module per area; no I/O here."""

@@ -1,0 +1,231 @@
+"""Every error the core raises, under one root.
+
+An error carries a catalog key and the data that fills it, never a finished
+sentence: each adapter renders it in the reader's language (a chat reply,
+an RFC 9457 problem document, a CLI line). Subclasses are attrs classes so
+their data can be stored (a redelivered request replays its error) and
+compared in tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, cast
+
+import attrs
+
+_REGISTRY: dict[str, type[HuarongError]] = {}
+
+
+class HuarongError(Exception):
+    """Root of every error the core raises on purpose.
+
+    `key` names the catalog message; `translated` lists the parameters whose
+    values are themselves catalog keys (an entity kind, a reason), so the
+    whole sentence comes out in one language.
+    """
+
+    key: ClassVar[str] = "error.internal"
+    translated: ClassVar[dict[str, str]] = {}
+    exit_code: ClassVar[int] = 1
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[cls.__name__] = cls
+
+    def params(self) -> dict[str, Any]:
+        if not attrs.has(type(self)):
+            return {}
+        return attrs.asdict(cast("attrs.AttrsInstance", self), recurse=True)
+
+    def __str__(self) -> str:
+        from huarong_core.i18n import render_error
+
+        return render_error(self, "en")
+
+
+def error_class(name: str) -> type[HuarongError] | None:
+    """Find an error class by name, to rebuild a stored (replayed) error."""
+    return _REGISTRY.get(name)
+
+
+# --- input ---------------------------------------------------------------
+
+
+@attrs.define(auto_exc=True, eq=False)
+class InvalidValue(HuarongError):
+    """A value broke a rule; `reason` is a catalog key under `reason.`."""
+
+    key = "error.invalid_value"
+    translated: ClassVar[dict[str, str]] = {"field": "field", "reason": "reason"}
+
+    field: str
+    value: str
+    reason: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class NotFound(HuarongError):
+    key = "error.not_found"
+    translated: ClassVar[dict[str, str]] = {"entity": "entity"}
+
+    entity: str
+    ref: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class AlreadyExists(HuarongError):
+    key = "error.already_exists"
+    translated: ClassVar[dict[str, str]] = {"entity": "entity"}
+
+    entity: str
+    ref: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class DuplicateIdentity(HuarongError):
+    """One platform account can belong to one member of a community only."""
+
+    key = "error.duplicate_identity"
+
+    platform: str
+    external_id: str
+    member_id: int
+
+
+@attrs.define(auto_exc=True, eq=False)
+class PermissionDenied(HuarongError):
+    key = "error.permission_denied"
+    translated: ClassVar[dict[str, str]] = {"permission": "permission"}
+    exit_code = 4
+
+    permission: str
+    scope: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class MemberInactive(HuarongError):
+    key = "error.member_inactive"
+    translated: ClassVar[dict[str, str]] = {"status": "status"}
+
+    member_id: int
+    status: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class CommunityRequired(HuarongError):
+    """The database hosts several communities and none was named."""
+
+    key = "error.community_required"
+
+    choices: str
+
+
+# --- configuration and imports ---------------------------------------------
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong at one place in a file: `where` is a key path or a row."""
+
+    where: str
+    key: str
+    params: dict[str, str] = attrs.field(factory=dict)
+    translated: dict[str, str] = attrs.field(factory=dict)
+
+    @classmethod
+    def from_error(cls, where: str, error: HuarongError) -> Problem:
+        """Report a core error found while applying one entry of a file."""
+        params = {name: str(value) for name, value in error.params().items()}
+        return cls(where, error.key, params, dict(error.translated))
+
+
+@attrs.define(auto_exc=True, eq=False)
+class ConfigError(HuarongError):
+    """A community file could not be used; every problem found is listed."""
+
+    key = "error.config"
+    exit_code = 2
+
+    file: str
+    problems: tuple[Problem, ...]
+
+
+@attrs.define(auto_exc=True, eq=False)
+class ImportRejected(HuarongError):
+    """A CSV import found bad rows; nothing was applied (all-or-nothing)."""
+
+    key = "error.import_rejected"
+    exit_code = 2
+
+    file: str
+    rows: int
+    problems: tuple[Problem, ...]
+
+
+# --- storage -------------------------------------------------------------
+
+
+class StorageError(HuarongError):
+    """A database problem that is not the caller's input."""
+
+    key = "error.storage"
+    exit_code = 3
+
+
+@attrs.define(auto_exc=True, eq=False)
+class InvalidDatabaseURL(StorageError):
+    key = "error.invalid_database_url"
+    translated: ClassVar[dict[str, str]] = {"reason": "url_reason"}
+    exit_code = 2
+
+    url: str
+    reason: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class DatabaseUnreachable(StorageError):
+    key = "error.database_unreachable"
+
+    url: str
+    detail: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class SchemaTooNew(StorageError):
+    """The database was migrated by a newer Huarong; writing to it could corrupt it."""
+
+    key = "error.schema_too_new"
+
+    found: int
+    supported: int
+
+
+@attrs.define(auto_exc=True, eq=False)
+class SchemaOutdated(StorageError):
+    key = "error.schema_outdated"
+
+    found: int
+    required: int
+
+
+@attrs.define(auto_exc=True, eq=False)
+class DatabaseBusy(StorageError):
+    key = "error.database_busy"
+
+    detail: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class ConstraintViolation(StorageError):
+    """A database constraint caught what the services should have; a bug if seen."""
+
+    key = "error.constraint"
+
+    detail: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class NoCommunity(HuarongError):
+    """The database holds no community yet: a community file must be loaded first."""
+
+    key = "error.no_community"

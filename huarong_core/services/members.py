@@ -1,0 +1,212 @@
+"""Members: registration, profile changes, status, lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from huarong_core.commands import (
+    FindMemberByIdentity,
+    GetMember,
+    ListMembers,
+    MemberProfile,
+    Page,
+    RegisterMember,
+    SetMemberStatus,
+    UpdateMember,
+)
+from huarong_core.domain.members import IdentityRef, Member, MemberStatus
+from huarong_core.domain.roles import Permission
+from huarong_core.domain.validation import require_key, require_locale, require_name
+from huarong_core.errors import AlreadyExists, InvalidValue, NotFound
+from huarong_core.events import MemberRegistered, MemberStatusChanged, MemberUpdated
+from huarong_core.services.context import Context
+from huarong_core.services.registry import handles
+from huarong_core.storage.repositories import MemberFilter
+
+PROFILE_FIELDS = ("display_name", "key", "categories", "organization_id", "locale")
+SELF_SERVICE_FIELDS = frozenset({"display_name", "locale"})
+
+
+async def get_member(ctx: Context, member_id: int) -> Member:
+    found = await ctx.repos.members.get(member_id)
+    if found is None:
+        raise NotFound(entity="member", ref=f"#{member_id}")
+    return found
+
+
+async def _check_categories(ctx: Context, categories: Iterable[str]) -> frozenset[str]:
+    known = {c.key for c in await ctx.repos.communities.categories(ctx.community.id)}
+    wanted = frozenset(categories)
+    for key in sorted(wanted - known):
+        raise InvalidValue(field="categories", value=key, reason="unknown_category")
+    return wanted
+
+
+async def _check_organization(ctx: Context, organization_id: int | None) -> None:
+    if organization_id is not None and await ctx.repos.organizations.get(organization_id) is None:
+        raise NotFound(entity="organization", ref=f"#{organization_id}")
+
+
+async def clean_member(ctx: Context, member: Member) -> Member:
+    """The same member with every field validated against the community."""
+    return Member(
+        id=member.id,
+        display_name=require_name("display_name", member.display_name),
+        key=None if member.key is None else require_key("key", member.key),
+        categories=await _check_categories(ctx, member.categories),
+        organization_id=member.organization_id,
+        locale=None if member.locale is None else require_locale("locale", member.locale),
+        status=member.status,
+    )
+
+
+async def create_member(ctx: Context, draft: Member) -> Member:
+    ctx.require(Permission.MANAGE_MEMBERS)
+    clean = await clean_member(ctx, draft)
+    await _check_organization(ctx, clean.organization_id)
+    if clean.key is not None and await ctx.repos.members.by_key(clean.key) is not None:
+        raise AlreadyExists(entity="member", ref=clean.key)
+    created = await ctx.repos.members.insert(
+        display_name=clean.display_name,
+        key=clean.key,
+        categories=clean.categories,
+        organization_id=clean.organization_id,
+        locale=clean.locale,
+        status=clean.status,
+        now=ctx.now,
+    )
+    await ctx.audit(
+        "member.register", f"member:{created.id}", name=created.display_name, key=created.key
+    )
+    ctx.record(MemberRegistered(created.id, created.display_name, created.organization_id))
+    return created
+
+
+async def change_member(ctx: Context, current: Member, wanted: Member) -> bool:
+    """Store the profile fields of `wanted` over `current`; True when anything changed.
+
+    Members may change their own name and language; everything else, and
+    anyone else's profile, needs `manage_members`.
+    """
+    clean = await clean_member(ctx, wanted)
+    fields = tuple(f for f in PROFILE_FIELDS if getattr(current, f) != getattr(clean, f))
+    if not fields:
+        return False
+    is_self = ctx.actor.member_id == current.id
+    if not (is_self and SELF_SERVICE_FIELDS.issuperset(fields)):
+        ctx.require(Permission.MANAGE_MEMBERS)
+    if "organization_id" in fields:
+        await _check_organization(ctx, clean.organization_id)
+    if (
+        "key" in fields
+        and clean.key is not None
+        and await ctx.repos.members.by_key(clean.key) is not None
+    ):
+        raise AlreadyExists(entity="member", ref=clean.key)
+    await ctx.repos.members.update(clean, ctx.now)
+    changes = {f: [_plain(getattr(current, f)), _plain(getattr(clean, f))] for f in fields}
+    await ctx.audit("member.update", f"member:{current.id}", changes=changes)
+    ctx.record(MemberUpdated(current.id, fields))
+    return True
+
+
+def _plain(value: object) -> object:
+    return sorted(value) if isinstance(value, frozenset) else value
+
+
+async def profile(ctx: Context, member: Member) -> MemberProfile:
+    organization = (
+        None
+        if member.organization_id is None
+        else await ctx.repos.organizations.get(member.organization_id)
+    )
+    return MemberProfile(
+        member=member,
+        organization=organization,
+        identities=tuple(await ctx.repos.identities.for_member(member.id)),
+        grants=tuple(await ctx.repos.roles.for_member(member.id)),
+    )
+
+
+@handles(RegisterMember)
+async def register_member(ctx: Context, cmd: RegisterMember) -> Member:
+    draft = Member(0, cmd.display_name, cmd.key, cmd.categories, cmd.organization_id, cmd.locale)
+    return await create_member(ctx, draft)
+
+
+@handles(UpdateMember)
+async def update_member(ctx: Context, cmd: UpdateMember) -> Member:
+    current = await get_member(ctx, cmd.member_id)
+    wanted = Member(
+        id=current.id,
+        display_name=current.display_name if cmd.display_name is None else cmd.display_name,
+        key=current.key,
+        categories=current.categories if cmd.categories is None else cmd.categories,
+        organization_id=(
+            current.organization_id if cmd.organization_id is None else cmd.organization_id
+        ),
+        locale=current.locale if cmd.locale is None else cmd.locale,
+        status=current.status,
+    )
+    await change_member(ctx, current, wanted)
+    return await get_member(ctx, cmd.member_id)
+
+
+@handles(SetMemberStatus)
+async def set_member_status(ctx: Context, cmd: SetMemberStatus) -> Member:
+    ctx.require(Permission.MANAGE_MEMBERS)
+    current = await get_member(ctx, cmd.member_id)
+    status = MemberStatus(cmd.status)
+    if current.status is status:
+        return current
+    if ctx.actor.member_id == current.id and status is not MemberStatus.ACTIVE:
+        raise InvalidValue(field="status", value=status.value, reason="own_status")
+    updated = Member(
+        current.id,
+        current.display_name,
+        current.key,
+        current.categories,
+        current.organization_id,
+        current.locale,
+        status,
+    )
+    await ctx.repos.members.update(updated, ctx.now)
+    await ctx.audit(
+        "member.status",
+        f"member:{current.id}",
+        old=current.status.value,
+        new=status.value,
+        reason=cmd.reason,
+    )
+    ctx.record(MemberStatusChanged(current.id, current.status.value, status.value, cmd.reason))
+    return updated
+
+
+@handles(GetMember)
+async def get_member_profile(ctx: Context, cmd: GetMember) -> MemberProfile:
+    if ctx.actor.member_id != cmd.member_id:
+        ctx.require_anywhere(Permission.VIEW_MEMBERS)
+    return await profile(ctx, await get_member(ctx, cmd.member_id))
+
+
+@handles(FindMemberByIdentity)
+async def find_member_by_identity(ctx: Context, cmd: FindMemberByIdentity) -> MemberProfile:
+    ref = IdentityRef(cmd.platform, cmd.external_id)
+    identity = await ctx.repos.identities.get(ref)
+    if identity is None:
+        raise NotFound(entity="identity", ref=str(ref))
+    if ctx.actor.member_id != identity.member_id:
+        ctx.require_anywhere(Permission.VIEW_MEMBERS)
+    return await profile(ctx, await get_member(ctx, identity.member_id))
+
+
+@handles(ListMembers)
+async def list_members(ctx: Context, cmd: ListMembers) -> Page[Member]:
+    ctx.require_anywhere(Permission.VIEW_MEMBERS)
+    offset = max(0, cmd.offset)
+    items, total = await ctx.repos.members.page(
+        MemberFilter(cmd.organization_id, cmd.category, cmd.status, cmd.query),
+        offset=offset,
+        limit=cmd.limit,
+    )
+    return Page(tuple(items), total, offset, cmd.limit)

@@ -1,0 +1,83 @@
+"""Roles: who may do what, where."""
+
+from __future__ import annotations
+
+from huarong_core.commands import GrantRole, ListRoleGrants, RevokeRole
+from huarong_core.domain.roles import (
+    GrantSource,
+    Permission,
+    Role,
+    RoleGrant,
+    Scope,
+    ScopeKind,
+    check_scope_allowed,
+)
+from huarong_core.errors import NotFound
+from huarong_core.events import RoleGranted, RoleRevoked
+from huarong_core.services.context import Context
+from huarong_core.services.members import get_member
+from huarong_core.services.registry import handles
+
+
+async def check_scope_exists(ctx: Context, scope: Scope) -> None:
+    if scope.kind is ScopeKind.STATION:
+        stations = await ctx.repos.communities.stations(ctx.community.id)
+        if scope.key not in {s.key for s in stations}:
+            raise NotFound(entity="station", ref=scope.key)
+    elif scope.kind is ScopeKind.CLUB:
+        # Clubs arrive with the gatherings area; until then no club scope can exist.
+        raise NotFound(entity="club", ref=scope.key)
+
+
+async def grant_role(
+    ctx: Context, member_id: int, role: Role, scope: Scope, source: GrantSource
+) -> tuple[RoleGrant, bool]:
+    """Grant; the bool says whether it is new. A config grant adopts a manual twin."""
+    ctx.require(Permission.MANAGE_ROLES)
+    check_scope_allowed(role, scope)
+    await check_scope_exists(ctx, scope)
+    await get_member(ctx, member_id)
+    added = await ctx.repos.roles.add(member_id, role, scope, source, ctx.actor.label, ctx.now)
+    if added is None:
+        held = next(
+            g
+            for g in await ctx.repos.roles.for_member(member_id)
+            if g.role is role and g.scope == scope
+        )
+        if held.source is not source and source is GrantSource.CONFIG:
+            await ctx.repos.roles.set_source(held, source)
+        return held, False
+    await ctx.audit("role.grant", f"member:{member_id}", role=role.value, scope=str(scope))
+    ctx.record(RoleGranted(member_id, role.value, str(scope)))
+    return added, True
+
+
+async def revoke_role(ctx: Context, member_id: int, role: Role, scope: Scope) -> RoleGrant:
+    ctx.require(Permission.MANAGE_ROLES)
+    removed = await ctx.repos.roles.remove(member_id, role, scope)
+    if removed is None:
+        raise NotFound(entity="role_grant", ref=f"#{member_id} {role.value}@{scope}")
+    await ctx.audit("role.revoke", f"member:{member_id}", role=role.value, scope=str(scope))
+    ctx.record(RoleRevoked(member_id, role.value, str(scope)))
+    return removed
+
+
+@handles(GrantRole)
+async def grant(ctx: Context, cmd: GrantRole) -> RoleGrant:
+    granted, _ = await grant_role(ctx, cmd.member_id, Role(cmd.role), cmd.scope, GrantSource.MANUAL)
+    return granted
+
+
+@handles(RevokeRole)
+async def revoke(ctx: Context, cmd: RevokeRole) -> RoleGrant:
+    return await revoke_role(ctx, cmd.member_id, Role(cmd.role), cmd.scope)
+
+
+@handles(ListRoleGrants)
+async def list_grants(ctx: Context, cmd: ListRoleGrants) -> tuple[RoleGrant, ...]:
+    if cmd.member_id is None or cmd.member_id != ctx.actor.member_id:
+        ctx.require_anywhere(Permission.VIEW_MEMBERS)
+    if cmd.member_id is None:
+        return tuple(await ctx.repos.roles.all())
+    await get_member(ctx, cmd.member_id)
+    return tuple(await ctx.repos.roles.for_member(cmd.member_id))

@@ -1,0 +1,107 @@
+"""The storage port: what the core needs from a database, and nothing more.
+
+Two implementations exist (`SqliteDatabase`, `PostgresDatabase`); both take
+the same SQL text (see `sql.py`) and hand back rows as plain dicts, so
+repositories never learn which backend they run on. Tests subclass
+`Database` for fakes rather than mocking it.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import TracebackType
+from typing import Any, Literal, Self
+
+from huarong_core.storage.url import DatabaseURL
+
+Dialect = Literal["sqlite", "postgres"]
+Row = Mapping[str, Any]
+
+
+class Connection(abc.ABC):
+    """A connection inside a transaction (or a read snapshot)."""
+
+    dialect: Dialect
+
+    @abc.abstractmethod
+    async def execute(self, sql: str, *args: Any) -> None:
+        """Run one statement."""
+
+    @abc.abstractmethod
+    async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> None:
+        """Run one statement once per argument tuple."""
+
+    @abc.abstractmethod
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        """All rows of a query."""
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        rows = await self.fetch(sql, *args)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        row = await self.fetchrow(sql, *args)
+        if row is None:
+            return None
+        return next(iter(row.values()))
+
+    @abc.abstractmethod
+    async def execute_script(self, script: str) -> None:
+        """Run several `;`-separated statements (migrations only; no parameters)."""
+
+    @asynccontextmanager
+    async def savepoint(self, name: str) -> AsyncIterator[None]:
+        """A nested transaction: an error inside undoes only what was done inside."""
+        await self.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            await self.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            await self.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        await self.execute(f"RELEASE SAVEPOINT {name}")
+
+
+class Database(abc.ABC):
+    """A started database: transactions for writes, snapshots for reads."""
+
+    dialect: Dialect
+    url: DatabaseURL
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Open connections. Raises `DatabaseUnreachable` with the reason."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Close every connection; idempotent."""
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
+        """A write transaction: committed on normal exit, rolled back on error.
+
+        Implementations take the write lock up front, so two writers never
+        deadlock upgrading a read lock to a write lock.
+        """
+
+    @abc.abstractmethod
+    def read(self) -> AbstractAsyncContextManager[Connection]:
+        """A consistent read-only snapshot."""
+
+    @abc.abstractmethod
+    async def lock_for_migration(self, conn: Connection) -> None:
+        """Inside a transaction: keep other processes from migrating at the same time."""
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

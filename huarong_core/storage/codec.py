@@ -1,0 +1,41 @@
+"""Values that the two backends store differently.
+
+PostgreSQL keeps `TIMESTAMPTZ` and hands back aware datetimes; SQLite keeps
+the same instant as fixed-width ISO-8601 text in UTC, so text order is time
+order and comparisons in SQL stay correct. Repositories read through these
+helpers and never branch on the dialect.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+
+def sqlite_timestamp(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("naive datetimes are not stored; pass an aware datetime")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def as_datetime(value: Any) -> datetime:
+    """A stored timestamp as an aware UTC datetime, whichever backend it came from."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).astimezone(UTC)
+    raise TypeError(f"not a stored timestamp: {value!r}")
+
+
+def as_optional_datetime(value: Any) -> datetime | None:
+    return None if value is None else as_datetime(value)
+
+
+def dumps(value: Any) -> str:
+    """JSON as stored: compact, keys sorted (stable for ETags and comparisons), UTF-8 kept."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def loads(value: str | None) -> Any:
+    return None if value is None else json.loads(value)

@@ -1,0 +1,124 @@
+"""PostgreSQL through an asyncpg pool: how a deployment outgrows one process.
+
+asyncpg is an optional extra and is imported only when a `postgresql://`
+URL is opened. Many processes may share the database; transactions run at
+READ COMMITTED and take row locks or `ON CONFLICT` paths where invariants
+are at stake, and migrations serialize on an advisory lock.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+
+from huarong_core.errors import ConstraintViolation, DatabaseUnreachable, StorageError
+from huarong_core.storage.base import Connection, Database, Dialect, Row
+from huarong_core.storage.url import PostgresURL
+
+log = structlog.get_logger(__name__)
+
+CONNECT_TIMEOUT_S = 10.0
+MIGRATION_LOCK_ID = zlib.crc32(b"huarong.migrations")
+
+
+class MissingDriver(StorageError):
+    key = "error.postgres_driver_missing"
+
+
+def _asyncpg() -> Any:
+    try:
+        import asyncpg
+    except ImportError as exc:  # the `postgres` extra is not installed
+        raise MissingDriver() from exc
+    return asyncpg
+
+
+class PostgresConnection(Connection):
+    dialect: Dialect = "postgres"
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._integrity = _asyncpg().IntegrityConstraintViolationError
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        try:
+            await self._raw.execute(sql, *args)
+        except self._integrity as exc:
+            raise ConstraintViolation(detail=str(exc)) from exc
+
+    async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> None:
+        try:
+            await self._raw.executemany(sql, list(args))
+        except self._integrity as exc:
+            raise ConstraintViolation(detail=str(exc)) from exc
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        try:
+            records = await self._raw.fetch(sql, *args)
+        except self._integrity as exc:
+            raise ConstraintViolation(detail=str(exc)) from exc
+        return [dict(record) for record in records]
+
+    async def execute_script(self, script: str) -> None:
+        await self._raw.execute(script)
+
+
+class PostgresDatabase(Database):
+    dialect: Dialect = "postgres"
+
+    def __init__(self, url: PostgresURL, *, min_size: int = 1, max_size: int = 10) -> None:
+        self.url = self._pg_url = url
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool: Any = None
+
+    async def start(self) -> None:
+        if self._pool is not None:
+            return
+        asyncpg = _asyncpg()
+        settings = {"application_name": "huarong"}
+        if self._pg_url.schema:
+            settings["search_path"] = self._pg_url.schema
+        try:
+            self._pool = await asyncpg.create_pool(
+                self._pg_url.dsn,
+                min_size=self._min_size,
+                max_size=self._max_size,
+                timeout=CONNECT_TIMEOUT_S,
+                command_timeout=60,
+                server_settings=settings,
+            )
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            detail = str(exc) or type(exc).__name__
+            raise DatabaseUnreachable(url=self.url.redacted(), detail=detail) from exc
+        log.debug("storage.postgres.started", url=self.url.redacted())
+
+    async def stop(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    def _require_pool(self) -> Any:
+        if self._pool is None:
+            raise RuntimeError("database is not started; use `async with` or call start()")
+        return self._pool
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        async with self._require_pool().acquire() as raw, raw.transaction():
+            yield PostgresConnection(raw)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Connection]:
+        async with (
+            self._require_pool().acquire() as raw,
+            raw.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            yield PostgresConnection(raw)
+
+    async def lock_for_migration(self, conn: Connection) -> None:
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_ID)

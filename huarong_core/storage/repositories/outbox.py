@@ -1,0 +1,61 @@
+"""The outbox: events committed with the change, relayed after the commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from huarong_core.storage.base import Connection
+from huarong_core.storage.codec import as_datetime, dumps, loads
+
+
+@attrs.frozen
+class OutboxMessage:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    created_at: datetime
+    attempts: int
+
+
+class OutboxRepository:
+    def __init__(self, conn: Connection, community_id: int) -> None:
+        self._conn = conn
+        self._cid = community_id
+
+    async def append(self, kind: str, payload: dict[str, Any], now: datetime) -> None:
+        await self._conn.execute(
+            "INSERT INTO outbox (community_id, kind, payload, created_at) VALUES ($1, $2, $3, $4)",
+            self._cid,
+            kind,
+            dumps(payload),
+            now,
+        )
+
+    async def pending(self, limit: int = 100) -> list[OutboxMessage]:
+        rows = await self._conn.fetch(
+            "SELECT id, kind, payload, created_at, attempts FROM outbox"
+            " WHERE community_id = $1 AND dispatched_at IS NULL ORDER BY id LIMIT $2",
+            self._cid,
+            limit,
+        )
+        return [
+            OutboxMessage(
+                int(r["id"]),
+                r["kind"],
+                loads(r["payload"]),
+                as_datetime(r["created_at"]),
+                int(r["attempts"]),
+            )
+            for r in rows
+        ]
+
+    async def mark_dispatched(self, ids: Sequence[int], now: datetime) -> None:
+        await self._conn.executemany(
+            "UPDATE outbox SET dispatched_at = $3, attempts = attempts + 1"
+            " WHERE community_id = $1 AND id = $2",
+            [(self._cid, message_id, now) for message_id in ids],
+        )
