@@ -12,6 +12,8 @@ answer without changing anything.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -26,10 +28,13 @@ from huarong_core.domain.communities import Community
 from huarong_core.domain.roles import GrantSource, Role, RoleGrant, Scope
 from huarong_core.errors import (
     CommunityRequired,
+    ConstraintViolation,
     HuarongError,
     MemberInactive,
     NoCommunity,
     NotFound,
+    StorageError,
+    TransientConflict,
     error_class,
 )
 from huarong_core.serialization import converter
@@ -43,6 +48,8 @@ from huarong_core.storage.repositories.deliveries import DeliveryRepository
 from huarong_core.storage.unit_of_work import Repositories, UnitOfWork
 
 R = TypeVar("R")
+T = TypeVar("T")
+ATTEMPTS = 3
 log = structlog.get_logger(__name__)
 
 
@@ -127,22 +134,28 @@ class Huarong:
         """
         now = self.clock.now()
         section = config.community
-        async with await UnitOfWork.begin(self.db, 0, now, converter) as uow:
-            community = await uow.communities.by_key(section.key)
-            created = community is None
-            if community is None:
-                community = await uow.communities.create(
-                    section.key, section.name, section.timezone, section.locale, now
+        bound = log.bind(community=section.key, actor=actor.label, source=source)
+
+        async def attempt() -> LoadReport:
+            async with await UnitOfWork.begin(self.db, 0, now, converter) as uow:
+                community = await uow.communities.by_key(section.key)
+                created = community is None
+                if community is None:
+                    community = await uow.communities.create(
+                        section.key, section.name, section.timezone, section.locale, now
+                    )
+                uow.bind(community.id)
+                ctx = await _context(uow, community, actor, now)
+                if created:
+                    await ctx.audit("community.create", f"community:{community.key}", file=source)
+                report = await apply_configuration(
+                    ctx, config, source=source, community_created=created, dry_run=dry_run
                 )
-            uow.bind(community.id)
-            ctx = await _context(uow, community, actor, now)
-            if created:
-                await ctx.audit("community.create", f"community:{community.key}", file=source)
-            report = await apply_configuration(
-                ctx, config, source=source, community_created=created, dry_run=dry_run
-            )
-            if not dry_run:
-                await uow.commit()
+                if not dry_run:
+                    await uow.commit()
+            return report
+
+        report = await _with_retries(attempt, bound)
         log.info(
             "config.applied",
             community=section.key,
@@ -181,26 +194,46 @@ class CommunityHandle:
                 result: R = await spec.handler(ctx, command)
                 return result
         try:
-            async with await UnitOfWork.begin(huarong.db, self.community.id, now, converter) as uow:
-                if delivery is not None and not await uow.deliveries.claim(
-                    delivery.source, delivery.id, now
-                ):
-                    stored = await uow.deliveries.get(delivery.source, delivery.id)
-                    bound.info("delivery.replayed")
-                    replayed: R = _replay(stored, spec)
-                    return replayed
-                ctx = await _context(uow, self.community, actor, now)
-                result = await spec.handler(ctx, command)
-                if delivery is not None:
-                    outcome = converter.unstructure(result, spec.result_type)
-                    await uow.deliveries.complete(delivery.source, delivery.id, "ok", outcome)
-                await uow.commit()
+            outcome: R = await _with_retries(
+                lambda: self._write(spec, command, actor, delivery, now), bound
+            )
+        except _Replayed as replay:
+            bound.info("delivery.replayed")
+            if replay.error is not None:
+                raise replay.error from None
+            replayed: R = replay.result
+            return replayed
+        except StorageError:
+            raise  # not a refusal: a redelivery must run the command again
         except HuarongError as exc:
             bound.info("command.refused", error=type(exc).__name__)
             if delivery is not None:
                 await self._record_failure(delivery, exc)
             raise
-        bound.debug("command.done", events=len(uow.events))
+        return outcome
+
+    async def _write(
+        self,
+        spec: HandlerSpec,
+        command: Command[Any],
+        actor: Actor,
+        delivery: Delivery | None,
+        now: datetime,
+    ) -> Any:
+        """One attempt: claim the delivery, run the handler, commit everything together."""
+        db = self._huarong.db
+        async with await UnitOfWork.begin(db, self.community.id, now, converter) as uow:
+            if delivery is not None and not await uow.deliveries.claim(
+                delivery.source, delivery.id, now
+            ):
+                stored = await uow.deliveries.get(delivery.source, delivery.id)
+                raise _Replayed.from_stored(stored, spec)
+            ctx = await _context(uow, self.community, actor, now)
+            result = await spec.handler(ctx, command)
+            if delivery is not None:
+                payload = converter.unstructure(result, spec.result_type)
+                await uow.deliveries.complete(delivery.source, delivery.id, "ok", payload)
+            await uow.commit()
         return result
 
     async def _record_failure(self, delivery: Delivery, error: HuarongError) -> None:
@@ -212,15 +245,41 @@ class CommunityHandle:
             )
 
 
-def _replay(stored: StoredOutcome | None, spec: HandlerSpec) -> Any:
-    if stored is None or stored.outcome == "pending":
-        raise RuntimeError("a claimed delivery has no stored outcome")
-    if stored.outcome == "ok":
-        return converter.structure(stored.result, spec.result_type)
-    cls = error_class(stored.result["type"])
-    if cls is None:
-        raise RuntimeError(f"unknown stored error {stored.result['type']!r}")
-    raise converter.structure(stored.result["params"], cls)
+class _Replayed(Exception):
+    """The input was handled before: carries its first answer out of the transaction."""
+
+    def __init__(self, result: Any = None, error: HuarongError | None = None) -> None:
+        super().__init__()
+        self.result = result
+        self.error = error
+
+    @classmethod
+    def from_stored(cls, stored: StoredOutcome | None, spec: HandlerSpec) -> _Replayed:
+        if stored is None or stored.outcome == "pending":
+            raise RuntimeError("a claimed delivery has no stored outcome")
+        if stored.outcome == "ok":
+            return cls(result=converter.structure(stored.result, spec.result_type))
+        error_type = error_class(stored.result["type"])
+        if error_type is None:
+            raise RuntimeError(f"unknown stored error {stored.result['type']!r}")
+        return cls(error=converter.structure(stored.result["params"], error_type))
+
+
+async def _with_retries(attempt: Callable[[], Awaitable[T]], bound: Any) -> T:
+    """Run a whole transaction again when a concurrent one won a race.
+
+    On PostgreSQL two transactions may both find "no such row" and then
+    collide on a unique key, or deadlock; the retry sees the winner's
+    committed row and answers as if the race had not happened.
+    """
+    for number in range(1, ATTEMPTS + 1):
+        try:
+            return await attempt()
+        except (ConstraintViolation, TransientConflict) as exc:
+            if number == ATTEMPTS:
+                raise
+            bound.info("storage.retry", attempt=number, error=type(exc).__name__)
+    raise AssertionError("unreachable")
 
 
 async def _context(repos: Repositories, community: Community, actor: Actor, now: Any) -> Context:

@@ -229,3 +229,12 @@ class NoCommunity(HuarongError):
     """The database holds no community yet: a community file must be loaded first."""
 
     key = "error.no_community"
+
+
+@attrs.define(auto_exc=True, eq=False)
+class TransientConflict(StorageError):
+    """Concurrent transactions collided (deadlock, serialization); retrying may succeed."""
+
+    key = "error.transient_conflict"
+
+    detail: str

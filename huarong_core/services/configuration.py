@@ -21,7 +21,7 @@ from huarong_core.domain.communities import Category, Community, Station
 from huarong_core.domain.members import IdentityRef, Member
 from huarong_core.domain.organizations import Organization
 from huarong_core.domain.roles import GrantSource, Permission, Role, Scope
-from huarong_core.errors import ConfigError, HuarongError, NotFound, Problem
+from huarong_core.errors import ConfigError, HuarongError, NotFound, Problem, StorageError
 from huarong_core.events import CommunityConfigured
 from huarong_core.services.context import Context
 from huarong_core.services.identities import link_identity
@@ -163,6 +163,8 @@ async def _apply_organizations(
                 )
                 by_key[entry.key] = attrs.evolve(wanted, id=current.id)
                 tally.count("organizations", changed=changed)
+        except StorageError:
+            raise  # a database failure or race: the caller retries or reports it
         except HuarongError as exc:
             tally.problems.append(Problem.from_error(f"organizations[{i}]", exc))
     return by_key
@@ -224,11 +226,15 @@ async def _apply_members(
                 try:
                     ref = IdentityRef(identity.platform, identity.id)
                     _, linked = await link_identity(ctx, member.id, ref)
+                except StorageError:
+                    raise  # a database failure or race: the caller retries or reports it
                 except HuarongError as exc:
                     tally.problems.append(Problem.from_error(f"{where}.identities[{j}]", exc))
                     continue
                 changed = changed or linked
             tally.count("members", created=created, changed=changed and not created)
+        except StorageError:
+            raise  # a database failure or race: the caller retries or reports it
         except HuarongError as exc:
             tally.problems.append(Problem.from_error(where, exc))
     return by_key
@@ -246,6 +252,8 @@ async def _apply_roles(
         wanted.add((member.id, role, scope))
         try:
             _, created = await grant_role(ctx, member.id, role, scope, GrantSource.CONFIG)
+        except StorageError:
+            raise  # a database failure or race: the caller retries or reports it
         except HuarongError as exc:
             tally.problems.append(Problem.from_error(f"roles[{i}]", exc))
             continue

@@ -25,7 +25,14 @@ from huarong_core.commands import (
 from huarong_core.domain.members import IdentityRef, Member
 from huarong_core.domain.organizations import Organization
 from huarong_core.domain.roles import Permission
-from huarong_core.errors import HuarongError, ImportRejected, InvalidValue, NotFound, Problem
+from huarong_core.errors import (
+    HuarongError,
+    ImportRejected,
+    InvalidValue,
+    NotFound,
+    Problem,
+    StorageError,
+)
 from huarong_core.i18n import normalize_locale
 from huarong_core.services.context import Context
 from huarong_core.services.identities import link_identity
@@ -72,6 +79,8 @@ async def _run_rows(
             async with ctx.uow.savepoint():
                 outcome = await apply_row(ctx, row)
             counts[outcome] += 1
+        except StorageError:
+            raise  # a database failure or race: the caller retries or reports it
         except HuarongError as exc:
             problems.append(Problem.from_error(where, exc))
         if report is not None:

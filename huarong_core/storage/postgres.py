@@ -9,13 +9,18 @@ are at stake, and migrations serialize on an advisory lock.
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import structlog
 
-from huarong_core.errors import ConstraintViolation, DatabaseUnreachable, StorageError
+from huarong_core.errors import (
+    ConstraintViolation,
+    DatabaseUnreachable,
+    StorageError,
+    TransientConflict,
+)
 from huarong_core.storage.base import Connection, Database, Dialect, Row
 from huarong_core.storage.url import PostgresURL
 
@@ -37,30 +42,35 @@ def _asyncpg() -> Any:
     return asyncpg
 
 
+@contextmanager
+def _translated() -> Iterator[None]:
+    """asyncpg's errors as ours: a broken constraint, or a race worth retrying."""
+    asyncpg = _asyncpg()
+    try:
+        yield
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise ConstraintViolation(detail=str(exc)) from exc
+    except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError) as exc:
+        raise TransientConflict(detail=str(exc)) from exc
+
+
 class PostgresConnection(Connection):
     dialect: Dialect = "postgres"
 
     def __init__(self, raw: Any) -> None:
         self._raw = raw
-        self._integrity = _asyncpg().IntegrityConstraintViolationError
 
     async def execute(self, sql: str, *args: Any) -> None:
-        try:
+        with _translated():
             await self._raw.execute(sql, *args)
-        except self._integrity as exc:
-            raise ConstraintViolation(detail=str(exc)) from exc
 
     async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> None:
-        try:
+        with _translated():
             await self._raw.executemany(sql, list(args))
-        except self._integrity as exc:
-            raise ConstraintViolation(detail=str(exc)) from exc
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        try:
+        with _translated():
             records = await self._raw.fetch(sql, *args)
-        except self._integrity as exc:
-            raise ConstraintViolation(detail=str(exc)) from exc
         return [dict(record) for record in records]
 
     async def execute_script(self, script: str) -> None:
