@@ -39,7 +39,13 @@ from huarong_core.csv_files import MEMBER_COLUMNS, ORGANIZATION_COLUMNS, read_cs
 from huarong_core.domain.audit import Actor
 from huarong_core.domain.members import Member, MemberStatus
 from huarong_core.errors import HuarongError, NotFound
-from huarong_core.i18n import FALLBACK_LOCALE, normalize_locale, render_error, translate
+from huarong_core.i18n import (
+    FALLBACK_LOCALE,
+    normalize_locale,
+    render_error,
+    render_problem,
+    translate,
+)
 from huarong_core.serialization import converter
 from huarong_core.services.configuration import LoadReport
 from huarong_core.services.imports import progress_reporter
@@ -366,7 +372,7 @@ async def cmd_audit_list(args: argparse.Namespace, out: Output) -> int:
     async with Huarong(args.db) as huarong:
         handle = await _community(huarong, args)
         entries = await handle.execute(
-            ListAuditEntries(action=args.action, before_id=args.before, limit=args.limit),
+            ListAuditEntries(action=args.action_filter, before_id=args.before, limit=args.limit),
             actor=_operator(),
         )
         tz = handle.community.tz
@@ -438,7 +444,7 @@ def _print_import_report(report: ImportReport, encoding: str, out: Output) -> No
         data = converter.unstructure(report)
         data["encoding"] = encoding
         data["rejected"] = [
-            {"where": p.where, "problem": translate(p.key, out.locale, **p.params)} | {"key": p.key}
+            {"where": p.where, "key": p.key, "problem": render_problem(p, out.locale)}
             for p in report.rejected
         ]
         out.data(data)
@@ -666,13 +672,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "action_filter", None) is not None or args.command == "audit":
-        args.action = getattr(args, "action_filter", None)
     # Global options may also follow the subcommand (`huarong members list --db ...`).
-    for name in ("db", "community", "lang"):
-        here = getattr(args, f"{name}_here", None)
-        if here is not None:
-            setattr(args, name, here)
     for name in ("db", "community", "lang"):
         here = getattr(args, f"{name}_here", None)
         if here is not None:

@@ -14,7 +14,7 @@ import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
@@ -151,22 +151,51 @@ def _converter() -> cattrs.Converter:
     conv.register_structure_hook(int, _strict(int, "integer"))
     conv.register_structure_hook(bool, _strict(bool, "boolean"))
     conv.register_structure_hook(LocalizedText, _text)
-    conv.register_structure_hook_func(
-        lambda t: t is StationEntry or t is OrganizationEntry, _with_floor(conv)
-    )
+    conv.register_structure_hook_func(_is_tuple, _arrays(conv))
+    conv.register_structure_hook_func(lambda t: t in _ENTRIES, _tables(conv))
     return conv
 
 
-def _with_floor(conv: cattrs.Converter) -> Callable[[Any, type[Any]], Any]:
-    """Floors may be written `29` or `"B1"`; everything else stays strict."""
+_ENTRIES = (
+    CommunitySection,
+    CategoryEntry,
+    StationEntry,
+    OrganizationEntry,
+    IdentityEntry,
+    MemberEntry,
+    RoleEntry,
+)
+
+
+def _is_tuple(cls: Any) -> bool:
+    origin: object = get_origin(cls)
+    return origin is tuple
+
+
+def _arrays(conv: cattrs.Converter) -> Callable[[Any, type[Any]], Any]:
+    """Lists must be TOML arrays: a lone string is not a list of its characters."""
+
+    def structure(value: Any, cls: type[Any]) -> Any:
+        if not isinstance(value, list):
+            raise _WrongType("array", value)
+        item = get_args(cls)[0]
+        return tuple(conv.structure(value, list[item]))  # type: ignore[valid-type]
+
+    return structure
+
+
+def _tables(conv: cattrs.Converter) -> Callable[[Any, type[Any]], Any]:
+    """Entries must be TOML tables. Floors may be written `29` or `"B1"`; all else is strict."""
     from cattrs.gen import make_dict_structure_fn, override
 
     def factory(cls: type[Any]) -> Callable[[Any, type[Any]], Any]:
-        return make_dict_structure_fn(
-            cls, conv, _cattrs_forbid_extra_keys=True, floor=override(struct_hook=_floor)
-        )
+        if cls is StationEntry or cls is OrganizationEntry:
+            return make_dict_structure_fn(
+                cls, conv, _cattrs_forbid_extra_keys=True, floor=override(struct_hook=_floor)
+            )
+        return make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True)
 
-    made = {cls: factory(cls) for cls in (StationEntry, OrganizationEntry)}
+    made = {cls: factory(cls) for cls in _ENTRIES}
 
     def structure(value: Any, cls: type[Any]) -> Any:
         if not isinstance(value, dict):
@@ -323,7 +352,10 @@ def check_config(config: CommunityConfig) -> Iterator[Problem]:
             continue
         if kind not in ALLOWED_SCOPES[role]:
             yield Problem(
-                f"{where}.scope", "config.scope_not_allowed", {"value": grant.scope, "role": role}
+                f"{where}.scope",
+                "config.scope_not_allowed",
+                {"value": grant.scope, "role": role.value},
+                {"role": "role"},
             )
         elif kind is ScopeKind.STATION and scope_key not in station_keys:
             yield Problem(f"{where}.scope", "config.unknown_station", {"value": scope_key})

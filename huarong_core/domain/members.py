@@ -10,7 +10,7 @@ import attrs
 
 from huarong_core.errors import InvalidValue
 
-PLATFORM_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
+PLATFORM_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,31}\Z")  # \Z: "$" would let a final newline in
 MAX_EXTERNAL_ID_LENGTH = 255
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from huarong_core.errors import InvalidValue
 from huarong_core.i18n import SUPPORTED_LOCALES
 
-KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}\Z")  # \Z: "$" would let a final newline in
 MAX_NAME_LENGTH = 120
 
 
@@ -19,6 +20,14 @@ def require_key(field: str, value: str) -> str:
     return value
 
 
+# Bidirectional overrides and isolates can make a name display as another one.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _is_control(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS
+
+
 def require_name(field: str, value: str, *, max_length: int = MAX_NAME_LENGTH) -> str:
     """A human name: trimmed, not empty, not absurdly long, no control characters."""
     text = " ".join(value.split())
@@ -26,7 +35,7 @@ def require_name(field: str, value: str, *, max_length: int = MAX_NAME_LENGTH) -
         raise InvalidValue(field=field, value=value, reason="empty")
     if len(text) > max_length:
         raise InvalidValue(field=field, value=text[:20] + "…", reason="too_long")
-    if any(ord(ch) < 32 for ch in value if ch not in "\t\n\r"):
+    if any(_is_control(ch) for ch in value if ch not in "\t\n\r"):
         raise InvalidValue(field=field, value=text, reason="control_characters")
     return text
 

@@ -18,7 +18,7 @@ import structlog
 from babel.messages.pofile import read_po
 
 if TYPE_CHECKING:
-    from huarong_core.errors import HuarongError
+    from huarong_core.errors import HuarongError, Problem
 
 SUPPORTED_LOCALES: tuple[str, ...] = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
@@ -96,20 +96,22 @@ def render_params(
     return out
 
 
+def render_problem(problem: Problem, locale: str) -> str:
+    """What is wrong at one place in a file, without the place."""
+    return translate(
+        problem.key, locale, **render_params(problem.params, problem.translated, locale)
+    )
+
+
 def render_error(error: HuarongError, locale: str) -> str:
     """One error as text: its sentence, then one line per listed problem."""
-    from huarong_core.errors import Problem
-
     params = error.params()
     problems = params.pop("problems", None)
     head = translate(error.key, locale, **render_params(params, error.translated, locale))
     if not problems:
         return head
     lines = [head]
-    for raw in getattr(error, "problems", ()):
-        problem: Problem = raw
-        detail = translate(
-            problem.key, locale, **render_params(problem.params, problem.translated, locale)
-        )
+    for problem in getattr(error, "problems", ()):
+        detail = render_problem(problem, locale)
         lines.append(translate("error.problem_line", locale, where=problem.where, detail=detail))
     return "\n".join(lines)

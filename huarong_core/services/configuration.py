@@ -27,7 +27,7 @@ from huarong_core.services.context import Context
 from huarong_core.services.identities import link_identity
 from huarong_core.services.members import change_member, create_member
 from huarong_core.services.organizations import change_organization, create_organization
-from huarong_core.services.roles import grant_role, revoke_role
+from huarong_core.services.roles import GrantOutcome, grant_role, revoke_role
 
 
 @attrs.frozen
@@ -109,34 +109,48 @@ async def apply_configuration(
 
 async def _apply_categories(ctx: Context, config: CommunityConfig, tally: _Tally) -> None:
     existing = {c.key: c for c in await ctx.repos.communities.categories(ctx.community.id)}
+    positions = await ctx.repos.communities.positions(ctx.community.id, "categories")
+    moved = _moved(list(existing), [e.key for e in config.categories])
     for position, entry in enumerate(config.categories):
         wanted = Category(entry.key, entry.name)
         current = existing.get(entry.key)
-        if current == wanted and _position_kept(existing, entry.key, position):
+        if current == wanted and positions.get(entry.key) == position:
             tally.count("categories")
             continue
         await ctx.repos.communities.save_category(ctx.community.id, wanted, position)
         if current != wanted:
             await ctx.audit("category.save", f"category:{entry.key}", created=current is None)
-        tally.count("categories", created=current is None, changed=current is not None)
+        changed = current is not None and (current != wanted or entry.key in moved)
+        tally.count("categories", created=current is None, changed=changed)
 
 
 async def _apply_stations(ctx: Context, config: CommunityConfig, tally: _Tally) -> None:
     existing = {s.key: s for s in await ctx.repos.communities.stations(ctx.community.id)}
+    positions = await ctx.repos.communities.positions(ctx.community.id, "stations")
+    moved = _moved(list(existing), [e.key for e in config.stations])
     for position, entry in enumerate(config.stations):
         wanted = Station(entry.key, entry.name, entry.floor, entry.description)
         current = existing.get(entry.key)
-        if current == wanted and _position_kept(existing, entry.key, position):
+        if current == wanted and positions.get(entry.key) == position:
             tally.count("stations")
             continue
         await ctx.repos.communities.save_station(ctx.community.id, wanted, position)
         if current != wanted:
             await ctx.audit("station.save", f"station:{entry.key}", created=current is None)
-        tally.count("stations", created=current is None, changed=current is not None)
+        changed = current is not None and (current != wanted or entry.key in moved)
+        tally.count("stations", created=current is None, changed=changed)
 
 
-def _position_kept(existing: dict[str, Any], key: str, position: int) -> bool:
-    return list(existing).index(key) == position if key in existing else False
+def _moved(listed: list[str], in_file: list[str]) -> set[str]:
+    """Keys whose place among the file's entries changed: the file was reordered.
+
+    Stored positions also shift when an entry before them leaves the file;
+    they are rewritten to match the file then, but that is not a change.
+    """
+    both = set(listed) & set(in_file)
+    before = [key for key in listed if key in both]
+    after = [key for key in in_file if key in both]
+    return {key for key, was in zip(after, before, strict=True) if key != was}
 
 
 async def _apply_organizations(
@@ -251,13 +265,17 @@ async def _apply_roles(
         role, scope = Role(entry.role), Scope.parse(entry.scope)
         wanted.add((member.id, role, scope))
         try:
-            _, created = await grant_role(ctx, member.id, role, scope, GrantSource.CONFIG)
+            _, outcome = await grant_role(ctx, member.id, role, scope, GrantSource.CONFIG)
         except StorageError:
             raise  # a database failure or race: the caller retries or reports it
         except HuarongError as exc:
             tally.problems.append(Problem.from_error(f"roles[{i}]", exc))
             continue
-        tally.count("roles", created=created)
+        tally.count(
+            "roles",
+            created=outcome is GrantOutcome.CREATED,
+            changed=outcome is GrantOutcome.ADOPTED,
+        )
     for grant in await ctx.repos.roles.all(source=GrantSource.CONFIG):
         if (grant.member_id, grant.role, grant.scope) not in wanted:
             await revoke_role(ctx, grant.member_id, grant.role, grant.scope)
@@ -265,13 +283,15 @@ async def _apply_roles(
 
 
 async def _not_in_file(ctx: Context, config: CommunityConfig) -> dict[str, tuple[str, ...]]:
-    """Configured entries the file no longer mentions (kept, and reported)."""
+    """Configured entries the file no longer mentions (kept, and reported).
+
+    Only kinds that come from the file alone are listed: organizations and
+    members also arrive by import or by hand, so their absence means nothing.
+    """
     categories = {c.key for c in await ctx.repos.communities.categories(ctx.community.id)}
     stations = {s.key for s in await ctx.repos.communities.stations(ctx.community.id)}
-    organizations = {o.key for o in await ctx.repos.organizations.all() if o.key}
     result = {
         "categories": tuple(sorted(categories - {c.key for c in config.categories})),
         "stations": tuple(sorted(stations - {s.key for s in config.stations})),
-        "organizations": tuple(sorted(organizations - {o.key for o in config.organizations})),
     }
     return {kind: keys for kind, keys in result.items() if keys}

@@ -180,7 +180,11 @@ async def _apply_member(ctx: Context, row: MemberRow) -> str:
     if row.key:
         current = await ctx.repos.members.by_key(row.key)
     else:
-        matches = await ctx.repos.members.by_name_in_organization(name, organization_id)
+        # Without an organization cell the row names the one member of that
+        # name wherever they work: an empty cell never moves anyone.
+        matches = await ctx.repos.members.by_name(name)
+        if organization_id is not None:
+            matches = [m for m in matches if m.organization_id == organization_id]
         if len(matches) > 1:
             raise InvalidValue(field="name", value=name, reason="ambiguous_member")
         current = matches[0] if matches else None

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import enum
+
+import attrs
+
 from huarong_core.commands import GrantRole, ListRoleGrants, RevokeRole
 from huarong_core.domain.roles import (
     GrantSource,
@@ -29,10 +33,20 @@ async def check_scope_exists(ctx: Context, scope: Scope) -> None:
         raise NotFound(entity="club", ref=scope.key)
 
 
+class GrantOutcome(enum.Enum):
+    CREATED = "created"
+    ADOPTED = "adopted"
+    UNCHANGED = "unchanged"
+
+
 async def grant_role(
     ctx: Context, member_id: int, role: Role, scope: Scope, source: GrantSource
-) -> tuple[RoleGrant, bool]:
-    """Grant; the bool says whether it is new. A config grant adopts a manual twin."""
+) -> tuple[RoleGrant, GrantOutcome]:
+    """Grant a role. The community file adopts a manual grant it also lists.
+
+    An adopted grant then follows the file: it is revoked when the file
+    stops listing it.
+    """
     ctx.require(Permission.MANAGE_ROLES)
     check_scope_allowed(role, scope)
     await check_scope_exists(ctx, scope)
@@ -46,10 +60,12 @@ async def grant_role(
         )
         if held.source is not source and source is GrantSource.CONFIG:
             await ctx.repos.roles.set_source(held, source)
-        return held, False
+            await ctx.audit("role.adopt", f"member:{member_id}", role=role.value, scope=str(scope))
+            return attrs.evolve(held, source=source), GrantOutcome.ADOPTED
+        return held, GrantOutcome.UNCHANGED
     await ctx.audit("role.grant", f"member:{member_id}", role=role.value, scope=str(scope))
     ctx.record(RoleGranted(member_id, role.value, str(scope)))
-    return added, True
+    return added, GrantOutcome.CREATED
 
 
 async def revoke_role(ctx: Context, member_id: int, role: Role, scope: Scope) -> RoleGrant:

@@ -166,7 +166,12 @@ class SqliteDatabase(Database):
                 await raw.execute("ROLLBACK")
                 raise
             else:
-                await raw.execute("COMMIT")
+                try:
+                    await raw.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    # Never leave the shared writer inside a half-finished transaction.
+                    await raw.execute("ROLLBACK")
+                    raise _translate(exc) from exc
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:

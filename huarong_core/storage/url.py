@@ -6,8 +6,9 @@ connects, and so every message that shows a URL can hide its password.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from urllib.parse import SplitResult, parse_qsl, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote_plus, urlsplit
 
 import attrs
 
@@ -44,6 +45,18 @@ class PostgresURL:
 
 DatabaseURL = SqliteURL | PostgresURL
 
+# `user:password@` wherever it appears, for text that is not a URL we understand.
+_USERINFO = re.compile(r"(?P<user>[^:/?#@\s]*):[^/?#\s]*@")
+
+
+def _hide_password(text: str) -> str:
+    return _USERINFO.sub(r"\g<user>:***@", text, count=1)
+
+
+def _unsplit(scheme: str, netloc: str, path: str, query: str = "") -> str:
+    # Not urlunsplit: it drops the "//" of an empty host (postgresql:///db?host=/run).
+    return f"{scheme}://{netloc}{path}" + (f"?{query}" if query else "")
+
 
 def _redact(parts: SplitResult) -> str:
     netloc = parts.netloc
@@ -51,14 +64,14 @@ def _redact(parts: SplitResult) -> str:
         userinfo, host = netloc.rsplit("@", 1)
         user = userinfo.split(":", 1)[0]
         netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return _unsplit(parts.scheme, netloc, parts.path)
 
 
 def parse_database_url(url: str) -> DatabaseURL:
     """Parse and validate; raise `InvalidDatabaseURL` naming what is wrong."""
     text = url.strip()
     if "://" not in text:
-        raise InvalidDatabaseURL(url=text, reason="no_scheme")
+        raise InvalidDatabaseURL(url=_hide_password(text), reason="no_scheme")
     parts = urlsplit(text)
     scheme = parts.scheme.lower()
     if scheme == "sqlite":
@@ -70,9 +83,9 @@ def parse_database_url(url: str) -> DatabaseURL:
 
 def _parse_sqlite(text: str, parts: SplitResult) -> SqliteURL:
     if parts.netloc:
-        raise InvalidDatabaseURL(url=text, reason="sqlite_host")
+        raise InvalidDatabaseURL(url=_hide_password(text), reason="sqlite_host")
     if parts.query:
-        raise InvalidDatabaseURL(url=text, reason="sqlite_query")
+        raise InvalidDatabaseURL(url=_hide_password(text), reason="sqlite_query")
     path = parts.path[1:] if parts.path.startswith("/") else parts.path
     if path in ("", SQLITE_MEMORY):
         return SqliteURL(SQLITE_MEMORY)
@@ -83,21 +96,24 @@ def _parse_sqlite(text: str, parts: SplitResult) -> SqliteURL:
 
 def _parse_postgres(parts: SplitResult) -> PostgresURL:
     display = _redact(parts)
-    if not parts.hostname and "host=" not in parts.query:
+    # Other parameters are passed on as written: decoding and re-joining them
+    # would split a value holding an encoded "&".
+    pieces = [piece.partition("=") for piece in parts.query.split("&") if piece]
+    names = {unquote_plus(name) for name, _, _ in pieces}
+    if not parts.hostname and "host" not in names:
         raise InvalidDatabaseURL(url=display, reason="postgres_host")
     try:
         _ = parts.port
     except ValueError:
         raise InvalidDatabaseURL(url=display, reason="postgres_port") from None
     schema: str | None = None
-    kept: list[tuple[str, str]] = []
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key == "schema":
-            if not value.isidentifier():
+    kept: list[str] = []
+    for name, equals, value in pieces:
+        if unquote_plus(name) == "schema":
+            schema = unquote_plus(value)
+            if not schema.isidentifier():
                 raise InvalidDatabaseURL(url=display, reason="postgres_schema")
-            schema = value
         else:
-            kept.append((key, value))
-    query = "&".join(f"{k}={v}" for k, v in kept)
-    dsn = urlunsplit(("postgresql", parts.netloc, parts.path, query, ""))
+            kept.append(name + equals + value)
+    dsn = _unsplit("postgresql", parts.netloc, parts.path, "&".join(kept))
     return PostgresURL(dsn=dsn, schema=schema, display=display)

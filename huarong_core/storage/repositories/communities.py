@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from huarong_core.domain.communities import Category, Community, Station
 from huarong_core.domain.text import LocalizedText
@@ -87,6 +88,21 @@ class CommunityRepository:
             dumps(category.name.as_dict()),
             position,
         )
+
+    async def positions(
+        self, community_id: int, kind: Literal["categories", "stations"]
+    ) -> dict[str, int]:
+        """Each entry's stored position: its place in the file when it was last saved.
+
+        A load compares these, not places in the listed order: entries dropped
+        from the file keep their old positions, so the listed order has gaps
+        and ties that must not count as a change.
+        """
+        table = {"categories": "categories", "stations": "stations"}[kind]
+        rows = await self._conn.fetch(
+            f"SELECT key, position FROM {table} WHERE community_id = $1", community_id
+        )
+        return {r["key"]: int(r["position"]) for r in rows}
 
     async def stations(self, community_id: int) -> list[Station]:
         rows = await self._conn.fetch(

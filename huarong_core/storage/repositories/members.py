@@ -67,24 +67,12 @@ class MemberRepository:
         )
         return None if row is None else (await self._with_categories([row]))[0]
 
-    async def by_name_in_organization(
-        self, display_name: str, organization_id: int | None
-    ) -> list[Member]:
-        if organization_id is None:
-            rows = await self._conn.fetch(
-                "SELECT * FROM members WHERE community_id = $1 AND display_name = $2"
-                " AND organization_id IS NULL ORDER BY id",
-                self._cid,
-                display_name,
-            )
-        else:
-            rows = await self._conn.fetch(
-                "SELECT * FROM members WHERE community_id = $1 AND display_name = $2"
-                " AND organization_id = $3 ORDER BY id",
-                self._cid,
-                display_name,
-                organization_id,
-            )
+    async def by_name(self, display_name: str) -> list[Member]:
+        rows = await self._conn.fetch(
+            "SELECT * FROM members WHERE community_id = $1 AND display_name = $2 ORDER BY id",
+            self._cid,
+            display_name,
+        )
         return await self._with_categories(rows)
 
     async def page(
