@@ -35,7 +35,13 @@ from huarong_core.commands import (
     OrganizationRow,
 )
 from huarong_core.config import load_config
-from huarong_core.csv_files import MEMBER_COLUMNS, ORGANIZATION_COLUMNS, read_csv
+from huarong_core.csv_files import (
+    MEMBER_COLUMNS,
+    ORGANIZATION_COLUMNS,
+    member_rows,
+    organization_rows,
+    read_csv,
+)
 from huarong_core.domain.audit import Actor
 from huarong_core.domain.members import Member, MemberStatus
 from huarong_core.errors import HuarongError, NotFound
@@ -408,35 +414,12 @@ async def cmd_audit_list(args: argparse.Namespace, out: Output) -> int:
 
 def _organization_rows(args: argparse.Namespace) -> tuple[str, tuple[OrganizationRow, ...]]:
     sheet = read_csv(args.file, ORGANIZATION_COLUMNS, encoding=args.encoding)
-    rows = tuple(
-        OrganizationRow(
-            r.line,
-            r.get("name"),
-            r.get("key"),
-            r.get("floor"),
-            r.get("industry"),
-            r.get("has_party_branch"),
-        )
-        for r in sheet.rows
-    )
-    return sheet.encoding, rows
+    return sheet.encoding, organization_rows(sheet)
 
 
 def _member_rows(args: argparse.Namespace) -> tuple[str, tuple[MemberRow, ...]]:
     sheet = read_csv(args.file, MEMBER_COLUMNS, encoding=args.encoding)
-    rows = tuple(
-        MemberRow(
-            r.line,
-            r.get("name"),
-            r.get("key"),
-            r.get("organization"),
-            r.get("categories"),
-            r.get("locale"),
-            tuple((p, r.get(p)) for p in ("telegram", "matrix") if r.get(p)),
-        )
-        for r in sheet.rows
-    )
-    return sheet.encoding, rows
+    return sheet.encoding, member_rows(sheet)
 
 
 def _print_import_report(report: ImportReport, encoding: str, out: Output) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import attrs
 
+from huarong_core.commands import MemberRow, OrganizationRow
 from huarong_core.errors import ImportRejected, Problem
 
 ORGANIZATION_COLUMNS: Mapping[str, tuple[str, ...]] = {
@@ -65,6 +66,7 @@ MEMBER_COLUMNS: Mapping[str, tuple[str, ...]] = {
 }
 
 REQUIRED = ("name",)
+IDENTITY_COLUMNS = ("telegram", "matrix")
 
 
 @attrs.frozen
@@ -164,3 +166,34 @@ def _map_header(file: str, header: list[str], columns: Mapping[str, tuple[str, .
     if problems:
         raise ImportRejected(file=file, rows=0, problems=tuple(problems))
     return fields
+
+
+def organization_rows(table: CsvTable) -> tuple[OrganizationRow, ...]:
+    """The rows of an organizations list, as the import command takes them."""
+    return tuple(
+        OrganizationRow(
+            row.line,
+            row.get("name"),
+            row.get("key"),
+            row.get("floor"),
+            row.get("industry"),
+            row.get("has_party_branch"),
+        )
+        for row in table.rows
+    )
+
+
+def member_rows(table: CsvTable) -> tuple[MemberRow, ...]:
+    """The rows of a members list; platform columns become identities to link."""
+    return tuple(
+        MemberRow(
+            row.line,
+            row.get("name"),
+            row.get("key"),
+            row.get("organization"),
+            row.get("categories"),
+            row.get("locale"),
+            tuple((p, row.get(p)) for p in IDENTITY_COLUMNS if row.get(p)),
+        )
+        for row in table.rows
+    )

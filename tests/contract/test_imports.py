@@ -21,12 +21,16 @@ from huarong_core import (
     ListMembers,
     ListOrganizations,
     Member,
-    MemberRow,
-    OrganizationRow,
     RegisterMember,
 )
 from huarong_core.app import CommunityHandle
-from huarong_core.csv_files import MEMBER_COLUMNS, ORGANIZATION_COLUMNS, CsvTable, read_csv
+from huarong_core.csv_files import (
+    MEMBER_COLUMNS,
+    ORGANIZATION_COLUMNS,
+    member_rows,
+    organization_rows,
+    read_csv,
+)
 from huarong_core.domain.organizations import Organization
 from huarong_core.errors import ImportRejected, PermissionDenied, Problem
 from huarong_core.services.imports import progress_reporter
@@ -52,35 +56,6 @@ def write(tmp_path: Path, text: str, *, encoding: str = "utf-8-sig", name: str =
     path = tmp_path / name
     path.write_text(text, encoding=encoding, newline="")
     return path
-
-
-def organization_rows(table: CsvTable) -> tuple[OrganizationRow, ...]:
-    return tuple(
-        OrganizationRow(
-            r.line,
-            r.get("name"),
-            r.get("key"),
-            r.get("floor"),
-            r.get("industry"),
-            r.get("has_party_branch"),
-        )
-        for r in table.rows
-    )
-
-
-def member_rows(table: CsvTable) -> tuple[MemberRow, ...]:
-    return tuple(
-        MemberRow(
-            r.line,
-            r.get("name"),
-            r.get("key"),
-            r.get("organization"),
-            r.get("categories"),
-            r.get("locale"),
-            tuple((p, r.get(p)) for p in ("telegram", "matrix") if r.get(p)),
-        )
-        for r in table.rows
-    )
 
 
 def organizations_command(path: Path, *, partial: bool = False) -> ImportOrganizations:
