@@ -41,7 +41,7 @@ from huarong_core.serialization import converter
 from huarong_core.services.configuration import LoadReport, apply_configuration
 from huarong_core.services.context import Context
 from huarong_core.services.registry import HandlerSpec, handler_for
-from huarong_core.storage import Database, create_database, migrate
+from huarong_core.storage import Connection, Database, create_database, migrate
 from huarong_core.storage.migrate import check_schema
 from huarong_core.storage.repositories import CommunityRepository, StoredOutcome
 from huarong_core.storage.repositories.deliveries import DeliveryRepository
@@ -102,8 +102,10 @@ class Huarong:
         await self.stop()
 
     async def communities(self) -> list[Community]:
-        async with self.db.read() as conn:
+        async def read(conn: Connection) -> list[Community]:
             return await CommunityRepository(conn).all()
+
+        return await self.db.run_read(read)
 
     async def community(self, key: str | None = None) -> CommunityHandle:
         """The community named `key`, or the only one when `key` is None."""
@@ -136,24 +138,31 @@ class Huarong:
         section = config.community
         bound = log.bind(community=section.key, actor=actor.label, source=source)
 
-        async def attempt() -> LoadReport:
-            async with await UnitOfWork.begin(self.db, 0, now, converter) as uow:
-                community = await uow.communities.by_key(section.key)
-                created = community is None
-                if community is None:
-                    community = await uow.communities.create(
-                        section.key, section.name, section.timezone, section.locale, now
-                    )
-                uow.bind(community.id)
-                ctx = await _context(uow, community, actor, now)
-                if created:
-                    await ctx.audit("community.create", f"community:{community.key}", file=source)
-                report = await apply_configuration(
-                    ctx, config, source=source, community_created=created, dry_run=dry_run
+        async def unit(conn: Connection) -> LoadReport:
+            uow = UnitOfWork(conn, 0, now, converter)
+            community = await uow.communities.by_key(section.key)
+            created = community is None
+            if community is None:
+                community = await uow.communities.create(
+                    section.key, section.name, section.timezone, section.locale, now
                 )
-                if not dry_run:
-                    await uow.commit()
+            uow.bind(community.id)
+            ctx = await _context(uow, community, actor, now)
+            if created:
+                await ctx.audit("community.create", f"community:{community.key}", file=source)
+            report = await apply_configuration(
+                ctx, config, source=source, community_created=created, dry_run=dry_run
+            )
+            if dry_run:
+                raise _DryRun(report)
+            await uow.flush()
             return report
+
+        async def attempt() -> LoadReport:
+            try:
+                return await self.db.run(unit)
+            except _DryRun as rolled_back:
+                return rolled_back.report
 
         report = await _with_retries(attempt, bound)
         log.info(
@@ -188,11 +197,14 @@ class CommunityHandle:
             delivery=None if delivery is None else f"{delivery.source}/{delivery.id}",
         )
         if spec.read_only:
-            async with huarong.db.read() as conn:
+
+            async def read(conn: Connection) -> R:
                 repos = Repositories(conn, self.community.id)
                 ctx = await _context(repos, self.community, actor, now)
                 result: R = await spec.handler(ctx, command)
                 return result
+
+            return await huarong.db.run_read(read)
         try:
             outcome: R = await _with_retries(
                 lambda: self._write(spec, command, actor, delivery, now), bound
@@ -221,8 +233,9 @@ class CommunityHandle:
         now: datetime,
     ) -> Any:
         """One attempt: claim the delivery, run the handler, commit everything together."""
-        db = self._huarong.db
-        async with await UnitOfWork.begin(db, self.community.id, now, converter) as uow:
+
+        async def unit(conn: Connection) -> Any:
+            uow = UnitOfWork(conn, self.community.id, now, converter)
             if delivery is not None and not await uow.deliveries.claim(
                 delivery.source, delivery.id, now
             ):
@@ -233,16 +246,30 @@ class CommunityHandle:
             if delivery is not None:
                 payload = converter.unstructure(result, spec.result_type)
                 await uow.deliveries.complete(delivery.source, delivery.id, "ok", payload)
-            await uow.commit()
-        return result
+            await uow.flush()
+            return result
+
+        return await self._huarong.db.run(unit)
 
     async def _record_failure(self, delivery: Delivery, error: HuarongError) -> None:
         """Remember a refusal so the redelivered input gets the same answer."""
         stored = {"type": type(error).__name__, "params": converter.unstructure(error.params())}
-        async with self._huarong.db.transaction() as conn:
+        now = self._huarong.clock.now()
+
+        async def unit(conn: Connection) -> None:
             await DeliveryRepository(conn, self.community.id).record(
-                delivery.source, delivery.id, "error", stored, self._huarong.clock.now()
+                delivery.source, delivery.id, "error", stored, now
             )
+
+        await self._huarong.db.run(unit)
+
+
+class _DryRun(Exception):
+    """Ends a dry-run load's unit of work so that it rolls back, carrying its report."""
+
+    def __init__(self, report: LoadReport) -> None:
+        super().__init__()
+        self.report = report
 
 
 class _Replayed(Exception):

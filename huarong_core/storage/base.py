@@ -9,13 +9,14 @@ repositories never learn which backend they run on. Tests subclass
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 
 from huarong_core.storage.url import DatabaseURL
 
+T = TypeVar("T")
 Dialect = Literal["sqlite", "postgres"]
 Row = Mapping[str, Any]
 
@@ -89,6 +90,21 @@ class Database(abc.ABC):
     @abc.abstractmethod
     def read(self) -> AbstractAsyncContextManager[Connection]:
         """A consistent read-only snapshot."""
+
+    async def run(self, unit: Callable[[Connection], Awaitable[T]]) -> T:
+        """Run a unit of work in one transaction: committed if it returns, undone if it raises.
+
+        A unit awaits nothing but calls on the connection it is given. That
+        lets a backend run it where the connection lives, in one hop, and
+        commit several concurrent units together (SQLite does both).
+        """
+        async with self.transaction() as conn:
+            return await unit(conn)
+
+    async def run_read(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
+        """Run a read-only function on one consistent snapshot."""
+        async with self.read() as conn:
+            return await fn(conn)
 
     @abc.abstractmethod
     async def lock_for_migration(self, conn: Connection) -> None:

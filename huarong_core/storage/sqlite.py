@@ -1,24 +1,41 @@
-"""The embedded default: SQLite through aiosqlite.
+"""The embedded default: SQLite, one writer thread, units of work in one hop.
 
-One process owns the file. Writes go through a single connection guarded by
-an asyncio lock and open with `BEGIN IMMEDIATE`, which takes SQLite's write
-lock at the start: two writers (tasks or processes) queue on the busy
-timeout instead of deadlocking when both try to upgrade a read lock. Reads
-use a small pool of their own connections; under WAL they see the last
-committed state without waiting for a writer.
+One process owns the file. Each connection lives on a thread of its own
+(the writer, and a small pool of readers), and work reaches it as jobs.
+
+A *unit of work* (`Database.run`) is a coroutine that only awaits database
+calls. The writer thread drives it to completion itself, statement after
+statement with no trip back to the event loop, so one unit costs one thread
+hop however many statements it runs. Units that queue while the writer is
+busy are committed together: each runs inside a SAVEPOINT of one
+`BEGIN IMMEDIATE` transaction (a failing unit rolls back only its own
+savepoint), and one COMMIT answers them all. That group commit is what
+lets many concurrent writers share SQLite's single write lock cheaply.
+
+`BEGIN IMMEDIATE` takes the write lock up front, so two writers (tasks or
+processes) wait on the busy timeout instead of deadlocking when both try to
+upgrade a read lock. Readers see the last committed state under WAL without
+waiting for the writer.
+
+`transaction()` and `read()` remain for the rare multi-step callers
+(migrations, tests): they hold the thread for a session of statements.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import os
+import queue
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-import aiosqlite
+import attrs
 import structlog
 
 from huarong_core.errors import ConstraintViolation, DatabaseBusy, DatabaseUnreachable
@@ -29,7 +46,11 @@ from huarong_core.storage.url import SqliteURL
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
+
 BUSY_TIMEOUT_MS = 15_000
+MAX_GROUP = 64
+"""Units committed together at most; bounds the latency one commit adds."""
 
 
 def _adapt(args: Sequence[Any]) -> tuple[Any, ...]:
@@ -54,39 +75,280 @@ def _translate(exc: sqlite3.Error) -> Exception:
     return exc
 
 
-class SqliteConnection(Connection):
+def _split_statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def drive(awaitable: Awaitable[T]) -> T:
+    """Run a coroutine that never suspends, synchronously, on this thread.
+
+    A unit of work awaits only `ThreadConnection` methods, which finish
+    without suspending; so the whole coroutine completes in one `send`.
+    Awaiting anything else (a sleep, the network) inside a unit is a bug.
+    """
+    steps: Generator[Any, None, T] = awaitable.__await__()
+    try:
+        yielded = steps.send(None)
+    except StopIteration as stop:
+        result: T = stop.value
+        return result
+    steps.close()
+    raise RuntimeError(f"a unit of work awaited {yielded!r}; only database calls may be awaited")
+
+
+class ThreadConnection(Connection):
+    """The connection as seen from its own thread: every call completes at once."""
+
     dialect: Dialect = "sqlite"
 
-    def __init__(self, raw: aiosqlite.Connection) -> None:
+    def __init__(self, raw: sqlite3.Connection) -> None:
         self._raw = raw
 
     async def execute(self, sql: str, *args: Any) -> None:
         try:
-            await self._raw.execute(to_sqlite_params(sql), _adapt(args))
+            self._raw.execute(to_sqlite_params(sql), _adapt(args))
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
 
     async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> None:
         try:
-            await self._raw.executemany(to_sqlite_params(sql), [_adapt(a) for a in args])
+            self._raw.executemany(to_sqlite_params(sql), [_adapt(a) for a in args])
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         try:
-            async with self._raw.execute(to_sqlite_params(sql), _adapt(args)) as cursor:
-                return list(await cursor.fetchall())  # type: ignore[arg-type]
+            return self._raw.execute(to_sqlite_params(sql), _adapt(args)).fetchall()
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
 
     async def execute_script(self, script: str) -> None:
-        # executescript() would COMMIT our open transaction; run statements one by one.
+        # executescript() would COMMIT the open transaction; run statements one by one.
         for statement in _split_statements(script):
             await self.execute(statement)
 
 
-def _split_statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+# --- jobs -------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Unit:
+    """A unit of work to run inside the group transaction."""
+
+    fn: Callable[[Connection], Awaitable[Any]]
+    context: contextvars.Context
+    future: concurrent.futures.Future[Any]
+
+
+@attrs.frozen
+class _Read:
+    """A read to run in one snapshot transaction."""
+
+    fn: Callable[[Connection], Awaitable[Any]]
+    context: contextvars.Context
+    future: concurrent.futures.Future[Any]
+
+
+@attrs.frozen
+class _Session:
+    """Hold the thread for a multi-step transaction driven from the event loop."""
+
+    begin: str
+    requests: queue.SimpleQueue[_Request]
+    started: concurrent.futures.Future[None]
+
+
+@attrs.frozen
+class _Request:
+    """One step of a session: a call, or its end (`end` is "COMMIT" or "ROLLBACK")."""
+
+    fn: Callable[[sqlite3.Connection], Any] | None
+    end: str | None
+    future: concurrent.futures.Future[Any]
+
+
+_STOP = object()
+_Job = _Unit | _Read | _Session
+
+
+class _Worker:
+    """One thread that owns one sqlite3 connection and runs jobs in order."""
+
+    def __init__(self, path: str, *, read_only: bool, name: str) -> None:
+        self._path = path
+        self._read_only = read_only
+        self._jobs: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
+        self._opened: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+
+    async def start(self) -> None:
+        self._thread.start()
+        await asyncio.wrap_future(self._opened)
+
+    async def stop(self) -> None:
+        self._jobs.put(_STOP)
+        await asyncio.to_thread(self._thread.join)
+
+    def submit(self, job: _Job) -> None:
+        self._jobs.put(job)
+
+    # everything below runs on the worker thread
+
+    def _open(self) -> sqlite3.Connection:
+        raw = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        raw.row_factory = _dict_row
+        raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        raw.execute("PRAGMA foreign_keys = ON")
+        if self._path != ":memory:" and not self._read_only:
+            raw.execute("PRAGMA journal_mode = WAL")
+            raw.execute("PRAGMA synchronous = NORMAL")
+        if self._read_only:
+            raw.execute("PRAGMA query_only = ON")
+        return raw
+
+    def _main(self) -> None:
+        try:
+            raw = self._open()
+        except sqlite3.Error as exc:
+            self._opened.set_exception(exc)
+            return
+        self._opened.set_result(None)
+        pending: list[_Job | object] = []
+        try:
+            while True:
+                job = pending.pop(0) if pending else self._jobs.get()
+                if job is _STOP:
+                    return
+                if isinstance(job, _Unit):
+                    group = [job]
+                    while len(group) < MAX_GROUP:
+                        try:
+                            more = self._jobs.get_nowait()
+                        except queue.Empty:
+                            break
+                        if isinstance(more, _Unit):
+                            group.append(more)
+                        else:
+                            pending.append(more)
+                            break
+                    self._run_group(raw, group)
+                elif isinstance(job, _Read):
+                    self._run_read(raw, job)
+                elif isinstance(job, _Session):
+                    self._run_session(raw, job)
+        finally:
+            raw.close()
+
+    def _run_group(self, raw: sqlite3.Connection, group: list[_Unit]) -> None:
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            for unit in group:
+                _fail(unit.future, _translate(exc))
+            return
+        conn = ThreadConnection(raw)
+        outcomes: list[tuple[_Unit, Any, BaseException | None]] = []
+        for unit in group:
+            if not unit.future.set_running_or_notify_cancel():
+                continue
+            raw.execute("SAVEPOINT huarong_unit")
+            try:
+                result = unit.context.run(drive, unit.fn(conn))
+            except BaseException as exc:  # handed to the caller, never swallowed
+                raw.execute("ROLLBACK TO SAVEPOINT huarong_unit")
+                raw.execute("RELEASE SAVEPOINT huarong_unit")
+                outcomes.append((unit, None, exc))
+            else:
+                raw.execute("RELEASE SAVEPOINT huarong_unit")
+                outcomes.append((unit, result, None))
+        try:
+            raw.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raw.execute("ROLLBACK")
+            error = _translate(exc)
+            for unit, _, _ in outcomes:
+                unit.future.set_exception(error)
+            return
+        for unit, result, failure in outcomes:
+            if failure is None:
+                unit.future.set_result(result)
+            else:
+                unit.future.set_exception(failure)
+
+    def _run_read(self, raw: sqlite3.Connection, job: _Read) -> None:
+        if not job.future.set_running_or_notify_cancel():
+            return
+        try:
+            raw.execute("BEGIN")
+            try:
+                result = job.context.run(drive, job.fn(ThreadConnection(raw)))
+            finally:
+                raw.execute("ROLLBACK")
+        except BaseException as exc:  # handed to the caller
+            job.future.set_exception(_translate(exc) if isinstance(exc, sqlite3.Error) else exc)
+        else:
+            job.future.set_result(result)
+
+    def _run_session(self, raw: sqlite3.Connection, session: _Session) -> None:
+        try:
+            raw.execute(session.begin)
+        except sqlite3.Error as exc:
+            session.started.set_exception(_translate(exc))
+            return
+        session.started.set_result(None)
+        while True:
+            request = session.requests.get()
+            if request.end is not None:
+                try:
+                    raw.execute(request.end)
+                except sqlite3.Error as exc:
+                    raw.execute("ROLLBACK")
+                    request.future.set_exception(_translate(exc))
+                else:
+                    request.future.set_result(None)
+                return
+            assert request.fn is not None
+            try:
+                request.future.set_result(request.fn(raw))
+            except BaseException as exc:  # handed to the caller
+                failure = _translate(exc) if isinstance(exc, sqlite3.Error) else exc
+                request.future.set_exception(failure)
+
+
+def _fail(future: concurrent.futures.Future[Any], error: BaseException) -> None:
+    if future.set_running_or_notify_cancel():
+        future.set_exception(error)
+
+
+class SessionConnection(Connection):
+    """A connection used from the event loop: each call is one hop to its thread."""
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, requests: queue.SimpleQueue[_Request]) -> None:
+        self._requests = requests
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._requests.put(_Request(fn, None, future))
+        return await asyncio.wrap_future(future)
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        text, values = to_sqlite_params(sql), _adapt(args)
+        await self._call(lambda raw: raw.execute(text, values) and None)
+
+    async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> None:
+        text, values = to_sqlite_params(sql), [_adapt(a) for a in args]
+        await self._call(lambda raw: raw.executemany(text, values) and None)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        text, values = to_sqlite_params(sql), _adapt(args)
+        rows: list[Row] = await self._call(lambda raw: raw.execute(text, values).fetchall())
+        return rows
+
+    async def execute_script(self, script: str) -> None:
+        for statement in _split_statements(script):
+            await self.execute(statement)
 
 
 class SqliteDatabase(Database):
@@ -95,102 +357,102 @@ class SqliteDatabase(Database):
     def __init__(self, url: SqliteURL, *, readers: int = 2) -> None:
         self.url = self._sqlite_url = url
         self._readers_wanted = 0 if url.in_memory else readers
-        self._writer: aiosqlite.Connection | None = None
-        self._write_lock = asyncio.Lock()
-        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
-        self._all_readers: list[aiosqlite.Connection] = []
+        self._writer: _Worker | None = None
+        self._readers: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._all_readers: list[_Worker] = []
 
-    async def _connect(self, *, read_only: bool) -> aiosqlite.Connection:
-        target = self._sqlite_url.path
-        if not self._sqlite_url.in_memory:
-            parent = await asyncio.to_thread(_missing_parent, target)
-            if parent is not None:
-                raise DatabaseUnreachable(
-                    url=self.url.redacted(), detail=f"directory {parent} does not exist"
-                )
+    async def _worker(self, *, read_only: bool, name: str) -> _Worker:
+        worker = _Worker(self._sqlite_url.path, read_only=read_only, name=name)
         try:
-            raw = await aiosqlite.connect(target, isolation_level=None)
+            await worker.start()
         except sqlite3.Error as exc:
             raise DatabaseUnreachable(url=self.url.redacted(), detail=str(exc)) from exc
-        raw.row_factory = _dict_row  # type: ignore[assignment]
-        try:
-            await raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await raw.execute("PRAGMA foreign_keys = ON")
-            if not self._sqlite_url.in_memory and not read_only:
-                await raw.execute("PRAGMA journal_mode = WAL")
-                await raw.execute("PRAGMA synchronous = NORMAL")
-            if read_only:
-                await raw.execute("PRAGMA query_only = ON")
-        except sqlite3.DatabaseError as exc:
-            await raw.close()
-            raise DatabaseUnreachable(url=self.url.redacted(), detail=str(exc)) from exc
-        return raw
+        return worker
 
     async def start(self) -> None:
         if self._writer is not None:
             return
-        self._writer = await self._connect(read_only=False)
-        for _ in range(self._readers_wanted):
-            reader = await self._connect(read_only=True)
-            self._all_readers.append(reader)
-            self._readers.put_nowait(reader)
+        if not self._sqlite_url.in_memory:
+            parent = await asyncio.to_thread(_missing_parent, self._sqlite_url.path)
+            if parent is not None:
+                raise DatabaseUnreachable(
+                    url=self.url.redacted(), detail=f"directory {parent} does not exist"
+                )
+        self._writer = await self._worker(read_only=False, name="huarong-sqlite-writer")
+        try:
+            for number in range(self._readers_wanted):
+                reader = await self._worker(read_only=True, name=f"huarong-sqlite-reader-{number}")
+                self._all_readers.append(reader)
+                self._readers.put_nowait(reader)
+        except BaseException:
+            await self.stop()
+            raise
         log.debug(
             "storage.sqlite.started", path=self._sqlite_url.path, readers=self._readers_wanted
         )
 
     async def stop(self) -> None:
         for reader in self._all_readers:
-            await reader.close()
+            await reader.stop()
         self._all_readers.clear()
         self._readers = asyncio.Queue()
         if self._writer is not None:
-            await self._writer.close()
-            self._writer = None
+            writer, self._writer = self._writer, None
+            await writer.stop()
 
-    def _require_writer(self) -> aiosqlite.Connection:
+    def _require_writer(self) -> _Worker:
         if self._writer is None:
             raise RuntimeError("database is not started; use `async with` or call start()")
         return self._writer
 
+    async def run(self, unit: Callable[[Connection], Awaitable[T]]) -> T:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._require_writer().submit(_Unit(unit, contextvars.copy_context(), future))
+        return await asyncio.wrap_future(future)
+
+    async def run_read(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        job = _Read(fn, contextvars.copy_context(), future)
+        if not self._all_readers:
+            self._require_writer().submit(job)
+            return await asyncio.wrap_future(future)
+        reader = await self._readers.get()
+        try:
+            reader.submit(job)
+            return await asyncio.wrap_future(future)
+        finally:
+            self._readers.put_nowait(reader)
+
+    @asynccontextmanager
+    async def _session(self, worker: _Worker, begin: str) -> AsyncIterator[Connection]:
+        requests: queue.SimpleQueue[_Request] = queue.SimpleQueue()
+        started: concurrent.futures.Future[None] = concurrent.futures.Future()
+        worker.submit(_Session(begin, requests, started))
+        await asyncio.wrap_future(started)
+        end = "ROLLBACK"
+        try:
+            yield SessionConnection(requests)
+            end = "COMMIT" if begin != "BEGIN" else "ROLLBACK"
+        finally:
+            done: concurrent.futures.Future[None] = concurrent.futures.Future()
+            requests.put(_Request(None, end, done))
+            await asyncio.wrap_future(done)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        raw = self._require_writer()
-        async with self._write_lock:
-            try:
-                await raw.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise _translate(exc) from exc
-            try:
-                yield SqliteConnection(raw)
-            except BaseException:
-                await raw.execute("ROLLBACK")
-                raise
-            else:
-                try:
-                    await raw.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    # Never leave the shared writer inside a half-finished transaction.
-                    await raw.execute("ROLLBACK")
-                    raise _translate(exc) from exc
+        async with self._session(self._require_writer(), "BEGIN IMMEDIATE") as conn:
+            yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
         if not self._all_readers:
-            raw = self._require_writer()
-            async with self._write_lock:
-                await raw.execute("BEGIN")
-                try:
-                    yield SqliteConnection(raw)
-                finally:
-                    await raw.execute("ROLLBACK")
+            async with self._session(self._require_writer(), "BEGIN") as conn:
+                yield conn
             return
         reader = await self._readers.get()
         try:
-            await reader.execute("BEGIN")
-            try:
-                yield SqliteConnection(reader)
-            finally:
-                await reader.execute("ROLLBACK")
+            async with self._session(reader, "BEGIN") as conn:
+                yield conn
         finally:
             self._readers.put_nowait(reader)
 

@@ -1,23 +1,21 @@
 """One transaction for one change: state, audit entries, outbox events, delivery id.
 
-Nothing a handler writes is visible until `commit()`, and then all of it
-is, together: the relay never sees an event whose change rolled back, and
+Nothing a handler writes is visible until its unit commits, and then all of
+it is, together: the relay never sees an event whose change rolled back, and
 a redelivered input finds the delivery row written by the same commit.
-Leaving the block without `commit()` rolls everything back.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import cattrs
 
 from huarong_core.events import Event
-from huarong_core.storage.base import Connection, Database
+from huarong_core.storage.base import Connection
 from huarong_core.storage.repositories import (
     AuditRepository,
     DeliveryRepository,
@@ -28,10 +26,6 @@ from huarong_core.storage.repositories import (
     RoleRepository,
 )
 from huarong_core.storage.repositories.communities import CommunityRepository
-
-
-class _Rollback(Exception):
-    """Thrown into the transaction to end it without committing."""
 
 
 class Repositories:
@@ -56,11 +50,15 @@ class Repositories:
 
 
 class UnitOfWork(Repositories):
-    """`async with UnitOfWork.begin(db, community_id, now) as uow: ...; await uow.commit()`."""
+    """The repositories of one unit of work, and the events it records.
+
+    Built inside `Database.run`, which commits when the unit returns and
+    undoes everything when it raises; `flush()` writes the recorded events
+    to the outbox as the unit's last step, so they commit with the change.
+    """
 
     def __init__(
         self,
-        tx: AbstractAsyncContextManager[Connection],
         conn: Connection,
         community_id: int,
         now: datetime,
@@ -68,19 +66,9 @@ class UnitOfWork(Repositories):
     ) -> None:
         super().__init__(conn, community_id)
         self.now = now
-        self._tx = tx
         self._events: list[Event] = []
         self._converter = converter
-        self._committed = False
         self._savepoints = 0
-
-    @classmethod
-    async def begin(
-        cls, db: Database, community_id: int, now: datetime, converter: cattrs.Converter
-    ) -> UnitOfWork:
-        tx = db.transaction()
-        conn = await tx.__aenter__()
-        return cls(tx, conn, community_id, now, converter)
 
     def record(self, event: Event) -> None:
         """Queue a domain event; it reaches the outbox only if the change commits."""
@@ -102,24 +90,8 @@ class UnitOfWork(Repositories):
     def events(self) -> tuple[Event, ...]:
         return tuple(self._events)
 
-    async def commit(self) -> None:
+    async def flush(self) -> None:
+        """Write the recorded events to the outbox (the unit's last step)."""
         for event in self._events:
             payload: dict[str, Any] = self._converter.unstructure(event)
             await self.outbox.append(event.kind, payload, self.now)
-        self._committed = True
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc is None and self._committed:
-            await self._tx.__aexit__(None, None, None)
-            return
-        reason = exc if exc is not None else _Rollback()
-        with suppress(_Rollback):
-            await self._tx.__aexit__(type(reason), reason, tb)
