@@ -60,7 +60,16 @@ from huarong_core.storage import create_database, migrate, schema_status
 DEFAULT_DB = "sqlite:///huarong.db"
 DEMO_DB = "sqlite:///huarong-demo.db"
 DEMO_DIR = Path("examples/huarong")
-REPORT_ORDER = ("community", "categories", "stations", "organizations", "members", "roles")
+REPORT_ORDER = (
+    "community",
+    "categories",
+    "stations",
+    "organizations",
+    "members",
+    "roles",
+    "points_rules",
+    "shop_items",
+)
 
 
 class Output:

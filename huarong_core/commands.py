@@ -9,15 +9,22 @@ work; a `Query` only reads. Both are generic in their result type, so
 
 from __future__ import annotations
 
+import enum
+from datetime import date, datetime
 from typing import Generic, TypeVar
 
 import attrs
 
+from huarong_core.config import RuleEntry, ShopItemEntry
 from huarong_core.domain.audit import AuditEntry
 from huarong_core.domain.members import Identity, Member, MemberStatus
 from huarong_core.domain.organizations import Organization
+from huarong_core.domain.points import Lot, Rule
 from huarong_core.domain.roles import Role, RoleGrant, Scope
+from huarong_core.domain.shop import Redemption, RedemptionStatus, ShopItem
+from huarong_core.domain.text import LocalizedText
 from huarong_core.errors import Problem
+from huarong_core.storage.repositories.points import LedgerEntry, PendingAward
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -259,3 +266,282 @@ class ImportMembers(Command[ImportReport]):
     source: str
     rows: tuple[MemberRow, ...]
     partial: bool = False
+
+
+# --- points -----------------------------------------------------------------------
+
+
+@attrs.frozen
+class AwardResult:
+    """What one rule did with one event: awarded, pending, skipped (with why) or duplicate."""
+
+    rule_key: str
+    outcome: str
+    points: int
+    reason: str | None = None
+    entry_id: int | None = None
+
+
+@attrs.frozen
+class RecordActivity(Command[tuple[AwardResult, ...]]):
+    """An event that may earn points (a check-in, confirmed volunteer hours, ...).
+
+    Every enabled rule whose trigger is `kind` evaluates it; each rule
+    awards at most once per `source_id`, however often it is recorded.
+    Later areas record these from their own events; staff and integrations
+    may record them directly.
+    """
+
+    kind: str
+    source_id: str
+    member_id: int
+    occurred_at: datetime | None = None
+    units: str = "1"
+    target: str | None = None
+    club: str | None = None
+    series: str | None = None
+    station: str | None = None
+    tags: frozenset[str] = frozenset()
+
+
+@attrs.frozen
+class RecordActivities(Command[tuple[tuple[AwardResult, ...], ...]]):
+    """Many activities in one unit of work: how a relay or an import feeds points fast."""
+
+    activities: tuple[RecordActivity, ...]
+
+
+@attrs.frozen
+class AwardPoints(Command[LedgerEntry]):
+    """A manual award by staff (negative `points` deducts); the reason is mandatory.
+
+    With `rule` the award follows that `manual` rule (its points, caps and
+    cooldown) and `points` is ignored.
+    """
+
+    member_id: int
+    points: int
+    reason: str
+    rule: str | None = None
+    source_id: str | None = None
+
+
+@attrs.frozen
+class DecidePendingAward(Command[PendingAward]):
+    pending_id: int
+    approve: bool
+    note: str = ""
+
+
+@attrs.frozen
+class ListPendingAwards(Query[tuple[PendingAward, ...]]):
+    status: str = "pending"
+    limit: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=_page_size)
+
+
+@attrs.frozen
+class PointsStatement:
+    member_id: int
+    balance: int
+    score: int
+    entries: tuple[LedgerEntry, ...]
+    expiring: tuple[Lot, ...]
+
+
+@attrs.frozen
+class GetPointsStatement(Query[PointsStatement]):
+    """A member's history, newest first, with the balance after each line."""
+
+    member_id: int
+    before_id: int | None = None
+    limit: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=_page_size)
+    expiring_within_days: int = 30
+
+
+@attrs.frozen
+class ExpirePoints(Command[int]):
+    """Expire every lot whose time has come; returns the points expired."""
+
+
+@attrs.frozen
+class LedgerDifference:
+    member_id: int
+    what: str
+    stored: int
+    computed: int
+
+
+@attrs.frozen
+class VerifyLedger(Query[tuple[LedgerDifference, ...]]):
+    """Recompute balances, scores and lots from the ledger; list every difference."""
+
+
+@attrs.frozen
+class DefinePointsRule(Command[Rule]):
+    """Create or replace a rule at run time (audit-logged)."""
+
+    definition: RuleEntry
+
+
+@attrs.frozen
+class SetPointsRuleEnabled(Command[Rule]):
+    key: str
+    enabled: bool
+
+
+@attrs.frozen
+class ListPointsRules(Query[tuple[Rule, ...]]):
+    pass
+
+
+# --- the shop ------------------------------------------------------------------------
+
+
+@attrs.frozen
+class DefineShopItem(Command[ShopItem]):
+    definition: ShopItemEntry
+
+
+@attrs.frozen
+class ListShopItems(Query[tuple[ShopItem, ...]]):
+    available_only: bool = True
+
+
+@attrs.frozen
+class RedeemItem(Command[Redemption]):
+    """Spend points on an item; it is reserved until collected at its station."""
+
+    item_key: str
+    quantity: int = 1
+    member_id: int | None = None
+    """Whom for; defaults to the acting member (staff may redeem for a member)."""
+
+
+@attrs.frozen
+class FulfilRedemption(Command[Redemption]):
+    redemption_id: int
+
+
+@attrs.frozen
+class CancelRedemption(Command[Redemption]):
+    redemption_id: int
+    reason: str = ""
+
+
+@attrs.frozen
+class ListRedemptions(Query[tuple[Redemption, ...]]):
+    status: RedemptionStatus | None = None
+    member_id: int | None = None
+    limit: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=_page_size)
+
+
+# --- leaderboards, honours, reports --------------------------------------------------
+
+
+class Board(enum.StrEnum):
+    ALL_TIME = "all"
+    SEASON = "season"
+    ORGANIZATION = "organization"
+    CATEGORY = "category"
+
+
+@attrs.frozen
+class LeaderboardEntry:
+    rank: int
+    member_id: int
+    display_name: str
+    score: int
+
+
+@attrs.frozen
+class Leaderboard:
+    board: Board
+    key: str | None
+    entries: tuple[LeaderboardEntry, ...]
+    offset: int
+    limit: int
+
+
+@attrs.frozen
+class GetLeaderboard(Query[Leaderboard]):
+    """`key`: the organization id, the category key, or the season (default: current)."""
+
+    board: Board = Board.ALL_TIME
+    key: str | None = None
+    offset: int = 0
+    limit: int = attrs.field(default=20, converter=_page_size)
+
+
+@attrs.frozen
+class GetRank(Query[LeaderboardEntry | None]):
+    """A member's own place on a board (None when they have no score there)."""
+
+    member_id: int
+    board: Board = Board.ALL_TIME
+    key: str | None = None
+
+
+@attrs.frozen
+class Honour:
+    id: int
+    member_id: int
+    kind: str
+    title: LocalizedText
+    citation: str
+    starts_on: date
+    ends_on: date | None
+    granted_by: str
+    revoked: bool = False
+
+
+@attrs.frozen
+class GrantHonour(Command[Honour]):
+    """A pioneer post (先锋示范岗) or another badge, with a citation and a period."""
+
+    member_id: int
+    kind: str
+    title: LocalizedText
+    citation: str
+    starts_on: date
+    ends_on: date | None = None
+
+
+@attrs.frozen
+class RevokeHonour(Command[Honour]):
+    honour_id: int
+
+
+@attrs.frozen
+class ListHonours(Query[tuple[Honour, ...]]):
+    member_id: int | None = None
+    current_only: bool = False
+
+
+@attrs.frozen
+class ParticipationRow:
+    member_id: int
+    display_name: str
+    activities: dict[str, int]
+    """Awards per trigger kind in the period (salon.checked_in: 3, ...)."""
+    points_earned: int
+    points_spent: int
+    balance: int
+
+
+@attrs.frozen
+class OrganizationReport:
+    organization_id: int
+    organization: str
+    starts_on: date
+    ends_on: date
+    rows: tuple[ParticipationRow, ...]
+
+
+@attrs.frozen
+class GetOrganizationReport(Query[OrganizationReport]):
+    """Each person's participation and points in a period, for the company's appraisal."""
+
+    organization_id: int
+    starts_on: date
+    ends_on: date
+    """Inclusive, in the community's time zone."""

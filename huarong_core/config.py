@@ -13,6 +13,8 @@ from __future__ import annotations
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
 
@@ -28,7 +30,9 @@ from cattrs.errors import (
 
 from huarong_core.domain.communities import DEFAULT_TIMEZONE
 from huarong_core.domain.members import PLATFORM_PATTERN
+from huarong_core.domain.points import Campaign, Period, Rule, RuleFilters, Streak
 from huarong_core.domain.roles import ALLOWED_SCOPES, Role, ScopeKind
+from huarong_core.domain.shop import ShopItem
 from huarong_core.domain.text import LocalizedText
 from huarong_core.domain.validation import KEY_PATTERN
 from huarong_core.errors import ConfigError, InvalidValue, Problem
@@ -92,6 +96,94 @@ class RoleEntry:
 
 
 @attrs.frozen
+class FiltersEntry:
+    categories: tuple[str, ...] = ()
+    clubs: tuple[str, ...] = ()
+    series: tuple[str, ...] = ()
+    stations: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class CapsEntry:
+    """At most this many per member per local day / week / month / year."""
+
+    day: int | None = None
+    week: int | None = None
+    month: int | None = None
+    year: int | None = None
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: v for k, v in attrs.asdict(self).items() if v is not None}
+
+
+@attrs.frozen
+class StreakEntry:
+    weeks: int
+    bonus: int
+
+
+@attrs.frozen
+class CampaignEntry:
+    multiplier: float
+    starts: datetime
+    ends: datetime
+
+
+@attrs.frozen
+class RuleEntry:
+    """A points rule as written in the file (and stored, to be edited at run time)."""
+
+    key: str
+    name: LocalizedText
+    trigger: str
+    points: int = 0
+    per_unit: int | None = None
+    filters: FiltersEntry = attrs.field(factory=FiltersEntry)
+    caps: CapsEntry = attrs.field(factory=CapsEntry)
+    point_caps: CapsEntry = attrs.field(factory=CapsEntry)
+    cooldown_minutes: int | None = None
+    once_per_target: bool = False
+    streak: StreakEntry | None = None
+    campaigns: tuple[CampaignEntry, ...] = ()
+    approval: bool = False
+    expires_after_months: int | None = None
+    enabled: bool = True
+
+
+@attrs.frozen
+class PointsSection:
+    season: str = "quarter"
+    rules: tuple[RuleEntry, ...] = ()
+
+
+@attrs.frozen
+class LimitEntry:
+    count: int
+    period: str
+
+
+@attrs.frozen
+class ShopItemEntry:
+    key: str
+    name: LocalizedText
+    price: int
+    stock: int
+    description: LocalizedText | None = None
+    category: str | None = None
+    available_from: datetime | None = None
+    available_until: datetime | None = None
+    limit: LimitEntry | None = None
+    station: str | None = None
+    enabled: bool = True
+
+
+@attrs.frozen
+class ShopSection:
+    items: tuple[ShopItemEntry, ...] = ()
+
+
+@attrs.frozen
 class CommunityConfig:
     community: CommunitySection
     categories: tuple[CategoryEntry, ...] = ()
@@ -99,6 +191,8 @@ class CommunityConfig:
     organizations: tuple[OrganizationEntry, ...] = ()
     members: tuple[MemberEntry, ...] = ()
     roles: tuple[RoleEntry, ...] = ()
+    points: PointsSection = attrs.field(factory=PointsSection)
+    shop: ShopSection = attrs.field(factory=ShopSection)
 
 
 class _WrongType(TypeError):
@@ -145,11 +239,31 @@ def _floor(value: Any, _: Any) -> str | None:
     return str(value)
 
 
+def _number(value: Any, _: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _WrongType("number", value)
+    return float(value)
+
+
+def _instant(value: Any, _: Any) -> datetime:
+    """A TOML offset date-time (or its ISO text, as stored): never a naive one."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise _WrongType("datetime", value) from None
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise _WrongType("datetime", value)
+    return value
+
+
 def _converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True)
     conv.register_structure_hook(str, _strict(str, "string"))
     conv.register_structure_hook(int, _strict(int, "integer"))
     conv.register_structure_hook(bool, _strict(bool, "boolean"))
+    conv.register_structure_hook(float, _number)
+    conv.register_structure_hook(datetime, _instant)
     conv.register_structure_hook(LocalizedText, _text)
     conv.register_structure_hook_func(_is_tuple, _arrays(conv))
     conv.register_structure_hook_func(lambda t: t in _ENTRIES, _tables(conv))
@@ -164,6 +278,15 @@ _ENTRIES = (
     IdentityEntry,
     MemberEntry,
     RoleEntry,
+    FiltersEntry,
+    CapsEntry,
+    StreakEntry,
+    CampaignEntry,
+    RuleEntry,
+    PointsSection,
+    LimitEntry,
+    ShopItemEntry,
+    ShopSection,
 )
 
 
@@ -256,7 +379,7 @@ def parse_config(text: str, *, source: str = "<string>") -> CommunityConfig:
         config = _CONVERTER.structure(raw, CommunityConfig)
     except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as exc:
         raise ConfigError(file=source, problems=tuple(_problems_from(exc, ""))) from None
-    problems = list(check_config(config))
+    problems = [*check_config(config), *check_points(config)]
     if problems:
         raise ConfigError(file=source, problems=tuple(problems))
     return config
@@ -364,3 +487,108 @@ def check_config(config: CommunityConfig) -> Iterator[Problem]:
         elif kind is ScopeKind.COMMUNITY and scope_key:
             yield Problem(f"{where}.scope", "config.bad_scope", {"value": grant.scope})
     yield from _duplicates("roles", [f"{g.member} {g.role} {g.scope}" for g in config.roles])
+
+
+# --- points and shop entries as domain values ------------------------------------------
+
+
+def rule_from_entry(entry: RuleEntry) -> Rule:
+    """The domain rule a file entry describes; raises `InvalidValue` naming a bad field."""
+    return Rule(
+        key=entry.key,
+        name=entry.name,
+        trigger=entry.trigger,
+        points=entry.points,
+        per_unit=entry.per_unit,
+        filters=RuleFilters(
+            categories=frozenset(entry.filters.categories),
+            clubs=frozenset(entry.filters.clubs),
+            series=frozenset(entry.filters.series),
+            stations=frozenset(entry.filters.stations),
+            tags=frozenset(entry.filters.tags),
+        ),
+        caps={Period(k): v for k, v in entry.caps.as_dict().items()},
+        point_caps={Period(k): v for k, v in entry.point_caps.as_dict().items()},
+        cooldown=None
+        if entry.cooldown_minutes is None
+        else timedelta(minutes=entry.cooldown_minutes),
+        once_per_target=entry.once_per_target,
+        streak=None if entry.streak is None else Streak(entry.streak.weeks, entry.streak.bonus),
+        campaigns=tuple(
+            Campaign(Fraction(str(c.multiplier)), c.starts, c.ends) for c in entry.campaigns
+        ),
+        approval=entry.approval,
+        expires_after_months=entry.expires_after_months,
+        enabled=entry.enabled,
+    )
+
+
+def item_from_entry(entry: ShopItemEntry) -> ShopItem:
+    period = None
+    if entry.limit is not None:
+        try:
+            period = Period(entry.limit.period)
+        except ValueError:
+            raise InvalidValue(
+                field="limit", value=entry.limit.period, reason="bad_limit"
+            ) from None
+    return ShopItem(
+        key=entry.key,
+        name=entry.name,
+        price=entry.price,
+        stock=entry.stock,
+        description=entry.description,
+        category=entry.category,
+        available_from=entry.available_from,
+        available_until=entry.available_until,
+        limit_count=None if entry.limit is None else entry.limit.count,
+        limit_period=period,
+        station=entry.station,
+        enabled=entry.enabled,
+    )
+
+
+def structure_rule_entry(data: Any) -> RuleEntry:
+    """A stored rule definition back as an entry (the same strict rules as the file)."""
+    return _CONVERTER.structure(data, RuleEntry)
+
+
+def structure_item_entry(data: Any) -> ShopItemEntry:
+    return _CONVERTER.structure(data, ShopItemEntry)
+
+
+SEASONS = ("month", "quarter", "half", "year")
+
+
+def check_points(config: CommunityConfig) -> Iterator[Problem]:
+    """Points rules and shop items: valid values and references to the file's contents."""
+    if config.points.season not in SEASONS:
+        yield Problem("points.season", "config.bad_season", {"value": config.points.season})
+    categories = {c.key for c in config.categories}
+    stations = {s.key for s in config.stations}
+    for i, entry in enumerate(config.points.rules):
+        where = f"points.rules[{i}]"
+        try:
+            rule_from_entry(entry)
+        except InvalidValue as exc:
+            yield Problem.from_error(where, exc)
+        for category in entry.filters.categories:
+            if category not in categories:
+                yield Problem(
+                    f"{where}.filters.categories", "config.unknown_category", {"value": category}
+                )
+        for station in entry.filters.stations:
+            if station not in stations:
+                yield Problem(
+                    f"{where}.filters.stations", "config.unknown_station", {"value": station}
+                )
+    yield from _duplicates("points.rules", [r.key for r in config.points.rules])
+    for i, item in enumerate(config.shop.items):
+        where = f"shop.items[{i}]"
+        try:
+            item_from_entry(item)
+        except InvalidValue as exc:
+            yield Problem.from_error(where, exc)
+        if item.station is not None and item.station not in stations:
+            yield Problem(f"{where}.station", "config.unknown_station", {"value": item.station})
+    yield from _duplicates("shop.items", [i.key for i in config.shop.items])

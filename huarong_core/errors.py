@@ -238,3 +238,67 @@ class TransientConflict(StorageError):
     key = "error.transient_conflict"
 
     detail: str
+
+
+# --- points and the shop ---------------------------------------------------------------
+
+
+@attrs.define(auto_exc=True, eq=False)
+class InsufficientPoints(HuarongError):
+    """Spending more than the balance: refused, so no balance ever goes below zero."""
+
+    key = "error.insufficient_points"
+
+    member_id: int
+    needed: int
+    balance: int
+
+
+@attrs.define(auto_exc=True, eq=False)
+class OutOfStock(HuarongError):
+    key = "error.out_of_stock"
+
+    item: str
+    wanted: int
+    stock: int
+
+
+@attrs.define(auto_exc=True, eq=False)
+class ItemUnavailable(HuarongError):
+    key = "error.item_unavailable"
+
+    item: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class RedemptionLimitReached(HuarongError):
+    key = "error.redemption_limit"
+    translated: ClassVar[dict[str, str]] = {"period": "period"}
+
+    item: str
+    limit: int
+    period: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class InvalidTransition(HuarongError):
+    """A state change that the workflow does not allow from the current state."""
+
+    key = "error.invalid_transition"
+    translated: ClassVar[dict[str, str]] = {"entity": "entity", "state": "state", "wanted": "state"}
+
+    entity: str
+    ref: str
+    state: str
+    wanted: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class AwardSkipped(HuarongError):
+    """A manual award under a rule that the rule's own limits refused."""
+
+    key = "error.award_skipped"
+    translated: ClassVar[dict[str, str]] = {"reason": "points_skip"}
+
+    rule: str
+    reason: str

@@ -112,3 +112,48 @@ class RoleRevoked(Event):
     member_id: int
     role: str
     scope: str
+
+
+@attrs.frozen
+class PointsAwarded(Event):
+    """Points moved into (or, negative, out of) a member's balance by a rule or by staff."""
+
+    kind = "points.awarded"
+    member_id: int
+    points: int
+    rule_key: str | None
+    entry_id: int
+
+
+@attrs.frozen
+class PointsPending(Event):
+    kind = "points.pending"
+    member_id: int
+    rule_key: str
+    points: int
+    pending_id: int
+
+
+@attrs.frozen
+class ItemRedeemed(Event):
+    kind = "shop.redeemed"
+    member_id: int
+    item_key: str
+    quantity: int
+    redemption_id: int
+
+
+@attrs.frozen
+class RedemptionChanged(Event):
+    kind = "shop.redemption_changed"
+    member_id: int
+    redemption_id: int
+    status: str
+
+
+@attrs.frozen
+class HonourGranted(Event):
+    kind = "honour.granted"
+    member_id: int
+    honour_id: int
+    honour_kind: str

@@ -43,11 +43,22 @@ class Permission(enum.StrEnum):
     MANAGE_ROLES = "manage_roles"
     VIEW_AUDIT = "view_audit"
     MANAGE_IDENTITIES = "manage_identities"
+    MANAGE_POINTS = "manage_points"
+    MANAGE_SHOP = "manage_shop"
+    VIEW_REPORTS = "view_reports"
+    GRANT_HONOURS = "grant_honours"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.STATION_STAFF: frozenset({Permission.VIEW_MEMBERS}),
+    Role.STATION_STAFF: frozenset(
+        {
+            Permission.VIEW_MEMBERS,
+            Permission.MANAGE_POINTS,
+            Permission.MANAGE_SHOP,
+            Permission.VIEW_REPORTS,
+        }
+    ),
     Role.CLUB_LEADER: frozenset({Permission.VIEW_MEMBERS}),
     Role.VOLUNTEER: frozenset(),
     Role.MEMBER: frozenset(),

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from huarong_core.config import CommunityConfig
+from huarong_core.config import CommunityConfig, structure_rule_entry
 from huarong_core.domain.communities import Category, Community, Station
 from huarong_core.domain.members import IdentityRef, Member
 from huarong_core.domain.organizations import Organization
@@ -27,7 +27,9 @@ from huarong_core.services.context import Context
 from huarong_core.services.identities import link_identity
 from huarong_core.services.members import change_member, create_member
 from huarong_core.services.organizations import change_organization, create_organization
+from huarong_core.services.points import save_rule
 from huarong_core.services.roles import GrantOutcome, grant_role, revoke_role
+from huarong_core.services.shop import save_item
 
 
 @attrs.frozen
@@ -88,6 +90,7 @@ async def apply_configuration(
     organizations = await _apply_organizations(ctx, config, tally)
     members = await _apply_members(ctx, config, organizations, tally)
     await _apply_roles(ctx, config, members, tally)
+    await _apply_points(ctx, config, tally)
 
     if tally.problems:
         raise ConfigError(file=source, problems=tuple(tally.problems))
@@ -280,6 +283,42 @@ async def _apply_roles(
         if (grant.member_id, grant.role, grant.scope) not in wanted:
             await revoke_role(ctx, grant.member_id, grant.role, grant.scope)
             tally.revoked += 1
+
+
+async def _apply_points(ctx: Context, config: CommunityConfig, tally: _Tally) -> None:
+    """Season length, rules and shop items. Rules the file no longer lists are disabled."""
+    points = ctx.repos.points
+    if await points.season_length() != config.points.season:
+        await points.set_season_length(config.points.season)
+        await ctx.audit(
+            "points.season", f"community:{ctx.community.key}", season=config.points.season
+        )
+    for i, entry in enumerate(config.points.rules):
+        try:
+            existed = entry.key in {r.key for r in await points.rules()}
+            _, changed = await save_rule(ctx, entry, "config")
+        except StorageError:
+            raise
+        except HuarongError as exc:
+            tally.problems.append(Problem.from_error(f"points.rules[{i}]", exc))
+            continue
+        tally.count("points_rules", created=changed and not existed, changed=changed and existed)
+    listed = {entry.key for entry in config.points.rules}
+    for stored in await points.rules():
+        if stored.source == "config" and stored.key not in listed and stored.enabled:
+            entry = attrs.evolve(structure_rule_entry(stored.definition), enabled=False)
+            await save_rule(ctx, entry, "config")
+            tally.count("points_rules", changed=True)
+    for i, item in enumerate(config.shop.items):
+        try:
+            existed = await ctx.repos.shop.item(item.key) is not None
+            _, changed = await save_item(ctx, item, "config", keep_stock=True)
+        except StorageError:
+            raise
+        except HuarongError as exc:
+            tally.problems.append(Problem.from_error(f"shop.items[{i}]", exc))
+            continue
+        tally.count("shop_items", created=changed and not existed, changed=changed and existed)
 
 
 async def _not_in_file(ctx: Context, config: CommunityConfig) -> dict[str, tuple[str, ...]]:

@@ -54,6 +54,16 @@ def registered_commands() -> frozenset[type[Command[Any]]]:
 def _load_handlers() -> None:
     # Importing the handler modules registers them; done lazily so that
     # importing `huarong_core` stays cheap and free of import cycles.
-    from huarong_core.services import audit, identities, imports, members, organizations, roles
+    from huarong_core.services import (
+        audit,
+        identities,
+        imports,
+        members,
+        organizations,
+        points,
+        roles,
+        shop,
+        standing,
+    )
 
-    del audit, identities, imports, members, organizations, roles
+    del audit, identities, imports, members, organizations, points, roles, shop, standing

@@ -52,6 +52,17 @@ class Connection(abc.ABC):
     async def execute_script(self, script: str) -> None:
         """Run several `;`-separated statements (migrations only; no parameters)."""
 
+    async def lock(self, key: str) -> None:
+        """Serialize, until the transaction ends, with every other holder of `key`.
+
+        SQLite already runs one write transaction at a time, so this is free
+        there; PostgreSQL takes a transaction-scoped advisory lock. Used where
+        an invariant spans rows that concurrent transactions could each read
+        as fine (a member's caps and cooldowns).
+        """
+        if self.dialect == "postgres":
+            await self.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
+
     @asynccontextmanager
     async def savepoint(self, name: str) -> AsyncIterator[None]:
         """A nested transaction: an error inside undoes only what was done inside."""

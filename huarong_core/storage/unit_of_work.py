@@ -26,6 +26,8 @@ from huarong_core.storage.repositories import (
     RoleRepository,
 )
 from huarong_core.storage.repositories.communities import CommunityRepository
+from huarong_core.storage.repositories.points import PointsRepository
+from huarong_core.storage.repositories.shop import ShopRepository
 
 
 class Repositories:
@@ -47,6 +49,8 @@ class Repositories:
         self.audit = AuditRepository(conn, community_id)
         self.outbox = OutboxRepository(conn, community_id)
         self.deliveries = DeliveryRepository(conn, community_id)
+        self.points = PointsRepository(conn, community_id)
+        self.shop = ShopRepository(conn, community_id)
 
 
 class UnitOfWork(Repositories):

@@ -88,6 +88,17 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "DatabaseBusy": {"detail": "database is locked"},
     "ConstraintViolation": {"detail": "UNIQUE constraint failed: members.key"},
     "TransientConflict": {"detail": "deadlock detected"},
+    "InsufficientPoints": {"member_id": 7, "needed": 60, "balance": 45},
+    "OutOfStock": {"item": "tea_cup", "wanted": 2, "stock": 1},
+    "ItemUnavailable": {"item": "tea_cup"},
+    "RedemptionLimitReached": {"item": "tea_cup", "limit": 1, "period": "month"},
+    "InvalidTransition": {
+        "entity": "redemption",
+        "ref": "#4",
+        "state": "fulfilled",
+        "wanted": "cancelled",
+    },
+    "AwardSkipped": {"rule": "pioneer_recognition", "reason": "cap_year"},
 }
 
 

@@ -145,13 +145,29 @@ def test_admin_may_do_everything_everywhere(permission: Permission, where: Scope
     assert permits([grant(Role.ADMIN)], permission, where)
 
 
-def test_station_staff_may_view_members_anywhere_but_not_manage_them() -> None:
+STAFF_PERMISSIONS = frozenset(
+    {
+        Permission.VIEW_MEMBERS,
+        Permission.MANAGE_POINTS,
+        Permission.MANAGE_SHOP,
+        Permission.VIEW_REPORTS,
+    }
+)
+
+
+@pytest.mark.parametrize("permission", sorted(STAFF_PERMISSIONS))
+def test_station_staff_work_anywhere_and_at_their_station(permission: Permission) -> None:
+    """Station staff look members up, run points, the shop and reports; nothing else."""
     staff = [grant(Role.STATION_STAFF, STATION_A)]
-    assert permits(staff, Permission.VIEW_MEMBERS, None)
-    assert permits(staff, Permission.VIEW_MEMBERS, STATION_A)
-    assert not permits(staff, Permission.VIEW_MEMBERS, STATION_B)
-    assert not permits(staff, Permission.VIEW_MEMBERS, COMMUNITY)
-    for permission in set(Permission) - {Permission.VIEW_MEMBERS}:
+    assert permits(staff, permission, None)
+    assert permits(staff, permission, STATION_A)
+    assert not permits(staff, permission, STATION_B)
+    assert not permits(staff, permission, COMMUNITY)
+
+
+def test_station_staff_may_not_manage_members() -> None:
+    staff = [grant(Role.STATION_STAFF, STATION_A)]
+    for permission in set(Permission) - STAFF_PERMISSIONS:
         for where in (None, COMMUNITY, STATION_A):
             assert not permits(staff, permission, where), (permission, where)
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 import attrs
 
 from huarong_core.storage.base import Connection, Dialect
-from huarong_core.storage.migrations import m0001_foundation
+from huarong_core.storage.migrations import m0001_foundation, m0002_points
 
 
 @attrs.frozen
@@ -22,7 +22,10 @@ class Migration:
     upgrade: Callable[[Connection], Awaitable[None]]
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "foundation", m0001_foundation.upgrade),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "foundation", m0001_foundation.upgrade),
+    Migration(2, "points", m0002_points.upgrade),
+)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

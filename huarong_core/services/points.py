@@ -1,0 +1,533 @@
+"""Points: rules evaluated on activities, the exactly-once ledger, balances, expiry.
+
+Every change of a balance goes through `credit` or `debit` here, in the
+unit of work of the change that caused it: a ledger line, the balance, the
+member's score and season score, and the lots that expiry consumes oldest
+first move together or not at all. A member's points are serialized with
+`Connection.lock`, so caps and cooldowns hold under concurrency on
+PostgreSQL (SQLite runs one writer at a time anyway).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from fractions import Fraction
+
+import attrs
+
+from huarong_core.commands import (
+    AwardPoints,
+    AwardResult,
+    DecidePendingAward,
+    DefinePointsRule,
+    ExpirePoints,
+    GetPointsStatement,
+    LedgerDifference,
+    ListPendingAwards,
+    ListPointsRules,
+    PointsStatement,
+    RecordActivities,
+    RecordActivity,
+    SetPointsRuleEnabled,
+    VerifyLedger,
+)
+from huarong_core.config import RuleEntry, rule_from_entry, structure_rule_entry
+from huarong_core.domain.points import (
+    MANUAL_TRIGGER,
+    MemberFacts,
+    Outcome,
+    Period,
+    Rule,
+    RuleHistory,
+    Trigger,
+    consume_oldest_first,
+    evaluate,
+    expiring_soon,
+    period_bounds,
+    week_index,
+)
+from huarong_core.domain.roles import Permission
+from huarong_core.domain.validation import require_name
+from huarong_core.errors import AwardSkipped, InsufficientPoints, InvalidValue, NotFound
+from huarong_core.events import PointsAwarded, PointsPending
+from huarong_core.serialization import converter
+from huarong_core.services.context import Context
+from huarong_core.services.members import get_member
+from huarong_core.services.registry import handles
+from huarong_core.storage.repositories.points import LedgerEntry, NewEntry, PendingAward
+
+SCORING_KINDS = frozenset({"award", "manual"})
+"""Ledger kinds that count toward leaderboards; spending, refunds and expiry do not."""
+SEASON_LENGTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+
+
+def season_of(instant: datetime, tz: tzinfo, season: str) -> str:
+    """The season an instant falls in: `2026`, `2026-H2`, `2026-Q3` or `2026-07`."""
+    local = instant.astimezone(tz)
+    length = SEASON_LENGTHS[season]
+    if length == 12:
+        return f"{local.year}"
+    index = (local.month - 1) // length + 1
+    if length == 6:
+        return f"{local.year}-H{index}"
+    if length == 3:
+        return f"{local.year}-Q{index}"
+    return f"{local.year}-{local.month:02d}"
+
+
+# --- rules ------------------------------------------------------------------------
+
+
+async def load_rules(ctx: Context) -> list[Rule]:
+    rules = []
+    for stored in await ctx.repos.points.rules():
+        rule = rule_from_entry(structure_rule_entry(stored.definition))
+        rules.append(attrs.evolve(rule, enabled=stored.enabled))
+    return rules
+
+
+async def save_rule(ctx: Context, entry: RuleEntry, source: str) -> tuple[Rule, bool]:
+    """Store a rule definition; the bool says whether anything changed."""
+    rule = rule_from_entry(entry)
+    definition = converter.unstructure(entry)
+    current = {r.key: r for r in await ctx.repos.points.rules()}.get(entry.key)
+    if (
+        current is not None
+        and current.definition == definition
+        and current.enabled == entry.enabled
+        and current.source == source
+    ):
+        return rule, False
+    await ctx.repos.points.save_rule(entry.key, definition, source, entry.enabled, ctx.now)
+    await ctx.audit("points.rule.save", f"rule:{entry.key}", created=current is None, source=source)
+    return rule, True
+
+
+# --- balances ---------------------------------------------------------------------
+
+
+async def lock_member(ctx: Context, member_id: int) -> None:
+    await ctx.repos.conn.lock(f"points:{ctx.community.id}:{member_id}")
+
+
+async def credit(ctx: Context, entry: NewEntry, *, season: str) -> LedgerEntry:
+    """Write a ledger line and move the balance, score, season score and lots with it.
+
+    A negative line (a penalty, a deduction) never drives the balance below
+    zero: it takes what there is, and the line records what it took.
+    """
+    points = ctx.repos.points
+    delta = entry.delta
+    if delta < 0:
+        taken = await _consume(ctx, entry.member_id, -delta, allow_partial=True)
+        delta = -taken
+        entry = attrs.evolve(entry, delta=delta)
+    entry_id = await points.append(entry, ctx.now)
+    scoring = delta if entry.kind in SCORING_KINDS else 0
+    await points.add_to_balance(entry.member_id, delta if delta > 0 else 0, scoring, ctx.now)
+    if scoring:
+        await points.add_to_season(
+            season_of(entry.occurred_at, ctx.community.tz, season), entry.member_id, scoring
+        )
+    if delta > 0 and entry.expires_at is not None:
+        await points.add_lot(entry_id, entry.member_id, entry.occurred_at, entry.expires_at, delta)
+    return LedgerEntry(
+        id=entry_id,
+        member_id=entry.member_id,
+        delta=delta,
+        kind=entry.kind,
+        reason=entry.reason,
+        occurred_at=entry.occurred_at,
+        created_at=ctx.now,
+        actor=entry.actor_label,
+        rule_key=entry.rule_key,
+        trigger=entry.trigger,
+        source_id=entry.source_id,
+        target=entry.target,
+        bonus=entry.bonus,
+        expires_at=entry.expires_at,
+    )
+
+
+async def _consume(ctx: Context, member_id: int, amount: int, *, allow_partial: bool) -> int:
+    """Take `amount` from a balance, soonest-expiring points first; return what was taken."""
+    points = ctx.repos.points
+    balance = await points.balance(member_id)
+    take = min(amount, balance) if allow_partial else amount
+    if take > balance:
+        raise InsufficientPoints(member_id=member_id, needed=amount, balance=balance)
+    if take <= 0:
+        return 0
+    if not await points.spend(member_id, take, ctx.now):
+        raise InsufficientPoints(member_id=member_id, needed=amount, balance=balance)
+    lots = await points.open_lots(member_id)
+    from_lots = min(take, sum(lot.remaining for lot in lots))
+    if from_lots:
+        _, taken = consume_oldest_first(lots, from_lots)
+        await points.take_from_lots(taken)
+    return take
+
+
+async def debit(ctx: Context, entry: NewEntry) -> LedgerEntry:
+    """Spend: the whole amount or `InsufficientPoints`, never a balance below zero."""
+    await _consume(ctx, entry.member_id, -entry.delta, allow_partial=False)
+    entry_id = await ctx.repos.points.append(entry, ctx.now)
+    return LedgerEntry(
+        id=entry_id,
+        member_id=entry.member_id,
+        delta=entry.delta,
+        kind=entry.kind,
+        reason=entry.reason,
+        occurred_at=entry.occurred_at,
+        created_at=ctx.now,
+        actor=entry.actor_label,
+        source_id=entry.source_id,
+    )
+
+
+# --- evaluating activities ------------------------------------------------------------
+
+
+async def _facts(ctx: Context, member_id: int) -> MemberFacts:
+    member = await get_member(ctx, member_id)
+    return MemberFacts(member.id, member.categories, member.is_active)
+
+
+async def _history(ctx: Context, rule: Rule, trigger: Trigger) -> RuleHistory:
+    points = ctx.repos.points
+    tz = ctx.community.tz
+    counts: dict[Period, int] = {}
+    sums: dict[Period, int] = {}
+    for period in {*rule.caps, *rule.point_caps}:
+        start, end = period_bounds(trigger.occurred_at, tz, period)
+        counts[period], sums[period] = await points.usage(trigger.member_id, rule.key, start, end)
+    last = await points.last_award_at(trigger.member_id, rule.key) if rule.cooldown else None
+    target_awarded = (
+        await points.target_awarded(trigger.member_id, rule.key, trigger.target)
+        if rule.once_per_target and trigger.target is not None
+        else False
+    )
+    streak_weeks, this_week = 0, False
+    if rule.streak is not None:
+        streak_weeks, this_week = await _streak(ctx, rule, trigger, rule.streak.weeks)
+    return RuleHistory(
+        awards_in_period=counts,
+        points_in_period=sums,
+        last_award_at=last,
+        target_awarded=target_awarded,
+        streak_weeks=streak_weeks,
+        awarded_this_week=this_week,
+    )
+
+
+async def _streak(ctx: Context, rule: Rule, trigger: Trigger, weeks: int) -> tuple[int, bool]:
+    """Earlier consecutive weeks with an award since the last bonus; and is this week one?"""
+    tz = ctx.community.tz
+    since = trigger.occurred_at - timedelta(weeks=weeks + 1)
+    awards = await ctx.repos.points.award_times(trigger.member_id, rule.key, since)
+    current = week_index(trigger.occurred_at, tz)
+    last_bonus_week = max((week_index(at, tz) for at, bonus in awards if bonus > 0), default=None)
+    earned = {
+        week_index(at, tz)
+        for at, _ in awards
+        if last_bonus_week is None or week_index(at, tz) > last_bonus_week
+    }
+    run = 0
+    while current - run - 1 in earned:
+        run += 1
+    return run, current in earned
+
+
+def _trigger(cmd: RecordActivity, now: datetime) -> Trigger:
+    try:
+        units = Fraction(cmd.units)
+    except (ValueError, ZeroDivisionError):
+        raise InvalidValue(field="units", value=cmd.units, reason="not_a_number") from None
+    return Trigger(
+        kind=cmd.kind,
+        source_id=cmd.source_id,
+        member_id=cmd.member_id,
+        occurred_at=cmd.occurred_at or now,
+        units=units,
+        target=cmd.target,
+        club=cmd.club,
+        series=cmd.series,
+        station=cmd.station,
+        tags=cmd.tags,
+    )
+
+
+async def record_activity(
+    ctx: Context, trigger: Trigger, rules: list[Rule], season: str
+) -> tuple[AwardResult, ...]:
+    """Evaluate every rule of the trigger's kind; each awards at most once per source."""
+    matching = [r for r in rules if r.trigger == trigger.kind]
+    if not matching:
+        return ()
+    await lock_member(ctx, trigger.member_id)
+    facts = await _facts(ctx, trigger.member_id)
+    points = ctx.repos.points
+    results = []
+    for rule in matching:
+        if await points.already_awarded(rule.key, trigger.source_id):
+            results.append(AwardResult(rule.key, "duplicate", 0))
+            continue
+        decision = evaluate(
+            rule, trigger, facts, await _history(ctx, rule, trigger), ctx.community.tz
+        )
+        if decision.outcome is Outcome.SKIPPED:
+            results.append(AwardResult(rule.key, decision.outcome.value, 0, decision.reason))
+            continue
+        if decision.outcome is Outcome.PENDING:
+            pending_id = await points.add_pending(
+                member_id=trigger.member_id,
+                rule_key=rule.key,
+                trigger=trigger.kind,
+                source_id=trigger.source_id,
+                target=trigger.target,
+                points=decision.points,
+                occurred_at=trigger.occurred_at,
+                expires_at=decision.expires_at,
+                now=ctx.now,
+            )
+            ctx.record(PointsPending(trigger.member_id, rule.key, decision.points, pending_id))
+            results.append(AwardResult(rule.key, "pending", decision.points, None, pending_id))
+            continue
+        entry = await credit(
+            ctx,
+            NewEntry(
+                member_id=trigger.member_id,
+                delta=decision.points,
+                kind="award",
+                reason=rule.key,
+                occurred_at=trigger.occurred_at,
+                actor_label=ctx.actor.label,
+                actor_member_id=ctx.actor.member_id,
+                rule_key=rule.key,
+                trigger=trigger.kind,
+                source_id=trigger.source_id,
+                target=trigger.target,
+                bonus=decision.bonus,
+                expires_at=decision.expires_at,
+            ),
+            season=season,
+        )
+        ctx.record(PointsAwarded(trigger.member_id, entry.delta, rule.key, entry.id))
+        results.append(AwardResult(rule.key, "awarded", entry.delta, decision.reason, entry.id))
+    return tuple(results)
+
+
+async def _season(ctx: Context) -> str:
+    return await ctx.repos.points.season_length()
+
+
+@handles(RecordActivity)
+async def record(ctx: Context, cmd: RecordActivity) -> tuple[AwardResult, ...]:
+    ctx.require_anywhere(Permission.MANAGE_POINTS)
+    return await record_activity(
+        ctx, _trigger(cmd, ctx.now), await load_rules(ctx), await _season(ctx)
+    )
+
+
+@handles(RecordActivities)
+async def record_many(ctx: Context, cmd: RecordActivities) -> tuple[tuple[AwardResult, ...], ...]:
+    ctx.require_anywhere(Permission.MANAGE_POINTS)
+    rules, season = await load_rules(ctx), await _season(ctx)
+    return tuple(
+        [await record_activity(ctx, _trigger(a, ctx.now), rules, season) for a in cmd.activities]
+    )
+
+
+@handles(AwardPoints)
+async def award_points(ctx: Context, cmd: AwardPoints) -> LedgerEntry:
+    ctx.require_anywhere(Permission.MANAGE_POINTS)
+    reason = require_name("reason", cmd.reason, max_length=500)
+    await get_member(ctx, cmd.member_id)
+    await lock_member(ctx, cmd.member_id)
+    season = await _season(ctx)
+    if cmd.rule is not None:
+        rule = next((r for r in await load_rules(ctx) if r.key == cmd.rule), None)
+        if rule is None or rule.trigger != MANUAL_TRIGGER:
+            raise NotFound(entity="points_rule", ref=cmd.rule)
+        source = cmd.source_id or f"manual:{ctx.actor.label}:{ctx.now.isoformat()}"
+        trigger = Trigger(MANUAL_TRIGGER, source, cmd.member_id, ctx.now)
+        [result] = await record_activity(ctx, trigger, [rule], season)
+        if result.entry_id is None:
+            raise AwardSkipped(rule=cmd.rule, reason=result.reason or result.outcome)
+        await ctx.audit("points.manual", f"member:{cmd.member_id}", rule=cmd.rule, reason=reason)
+        awarded = await ctx.repos.points.entry(result.entry_id)
+        if awarded is None:
+            raise NotFound(entity="ledger_entry", ref=f"#{result.entry_id}")
+        return awarded
+    if cmd.points == 0:
+        raise InvalidValue(field="points", value="0", reason="zero_points")
+    if cmd.points < 0:
+        balance = await ctx.repos.points.balance(cmd.member_id)
+        if -cmd.points > balance:
+            raise InsufficientPoints(member_id=cmd.member_id, needed=-cmd.points, balance=balance)
+    entry = await credit(
+        ctx,
+        NewEntry(
+            member_id=cmd.member_id,
+            delta=cmd.points,
+            kind="manual",
+            reason=reason,
+            occurred_at=ctx.now,
+            actor_label=ctx.actor.label,
+            actor_member_id=ctx.actor.member_id,
+            source_id=cmd.source_id,
+        ),
+        season=season,
+    )
+    await ctx.audit("points.manual", f"member:{cmd.member_id}", points=cmd.points, reason=reason)
+    ctx.record(PointsAwarded(cmd.member_id, entry.delta, None, entry.id))
+    return entry
+
+
+@handles(DecidePendingAward)
+async def decide_pending(ctx: Context, cmd: DecidePendingAward) -> PendingAward:
+    ctx.require_anywhere(Permission.MANAGE_POINTS)
+    points = ctx.repos.points
+    pending = await points.pending(cmd.pending_id)
+    if pending is None:
+        raise NotFound(entity="pending_award", ref=f"#{cmd.pending_id}")
+    await lock_member(ctx, pending.member_id)
+    status = "approved" if cmd.approve else "rejected"
+    if not await points.decide_pending(cmd.pending_id, status, ctx.actor.label, cmd.note, ctx.now):
+        raise InvalidValue(field="status", value=pending.status, reason="already_decided")
+    if cmd.approve:
+        entry = await credit(
+            ctx,
+            NewEntry(
+                member_id=pending.member_id,
+                delta=pending.points,
+                kind="award",
+                reason=pending.rule_key,
+                occurred_at=pending.occurred_at,
+                actor_label=ctx.actor.label,
+                actor_member_id=ctx.actor.member_id,
+                rule_key=pending.rule_key,
+                trigger=pending.trigger,
+                source_id=pending.source_id,
+                target=pending.target,
+                expires_at=pending.expires_at,
+            ),
+            season=await _season(ctx),
+        )
+        ctx.record(PointsAwarded(pending.member_id, entry.delta, pending.rule_key, entry.id))
+    await ctx.audit(
+        f"points.pending.{status}",
+        f"member:{pending.member_id}",
+        pending=cmd.pending_id,
+        note=cmd.note,
+    )
+    decided = await points.pending(cmd.pending_id)
+    assert decided is not None
+    return decided
+
+
+@handles(ListPendingAwards)
+async def list_pending(ctx: Context, cmd: ListPendingAwards) -> tuple[PendingAward, ...]:
+    ctx.require_anywhere(Permission.MANAGE_POINTS)
+    return tuple(await ctx.repos.points.pending_list(cmd.status, cmd.limit))
+
+
+@handles(GetPointsStatement)
+async def statement(ctx: Context, cmd: GetPointsStatement) -> PointsStatement:
+    if ctx.actor.member_id != cmd.member_id:
+        ctx.require_anywhere(Permission.MANAGE_POINTS)
+    await get_member(ctx, cmd.member_id)
+    points = ctx.repos.points
+    entries = await points.statement(cmd.member_id, before_id=cmd.before_id, limit=cmd.limit)
+    balances = await points.balance_and_score(cmd.member_id)
+    lots = await points.open_lots(cmd.member_id)
+    soon = expiring_soon(lots, ctx.now, timedelta(days=max(0, cmd.expiring_within_days)))
+    return PointsStatement(cmd.member_id, balances[0], balances[1], tuple(entries), soon)
+
+
+@handles(ExpirePoints)
+async def expire_points(ctx: Context, cmd: ExpirePoints) -> int:
+    ctx.require_anywhere(Permission.MANAGE_POINTS)
+    points = ctx.repos.points
+    total = 0
+    for member_id in await points.members_with_due_lots(ctx.now):
+        await lock_member(ctx, member_id)
+        due = [
+            lot
+            for lot in await points.open_lots(member_id)
+            if lot.expires_at is not None and lot.expires_at <= ctx.now
+        ]
+        amount = sum(lot.remaining for lot in due)
+        if amount <= 0:
+            continue
+        if not await points.spend(member_id, amount, ctx.now):
+            raise InsufficientPoints(
+                member_id=member_id, needed=amount, balance=await points.balance(member_id)
+            )
+        await points.take_from_lots([(lot.entry_id, lot.remaining) for lot in due])
+        await points.append(
+            NewEntry(
+                member_id=member_id,
+                delta=-amount,
+                kind="expire",
+                reason="expired",
+                occurred_at=ctx.now,
+                actor_label=ctx.actor.label,
+                actor_member_id=ctx.actor.member_id,
+            ),
+            ctx.now,
+        )
+        total += amount
+    if total:
+        await ctx.audit("points.expire", f"community:{ctx.community.key}", points=total)
+    return total
+
+
+@handles(VerifyLedger)
+async def verify_ledger(ctx: Context, cmd: VerifyLedger) -> tuple[LedgerDifference, ...]:
+    ctx.require_anywhere(Permission.MANAGE_POINTS)
+    points = ctx.repos.points
+    computed = await points.sums()
+    stored = await points.all_balances()
+    lots = await points.lots_total()
+    seasons = await points.season_totals()
+    differences = []
+    for member_id in sorted(set(computed) | set(stored) | set(lots) | set(seasons)):
+        total, score = computed.get(member_id, (0, 0))
+        balance, stored_score = stored.get(member_id, (0, 0))
+        if balance != total:
+            differences.append(LedgerDifference(member_id, "balance", balance, total))
+        if stored_score != score:
+            differences.append(LedgerDifference(member_id, "score", stored_score, score))
+        if balance < 0:
+            differences.append(LedgerDifference(member_id, "negative_balance", balance, 0))
+        if lots.get(member_id, 0) > balance:
+            differences.append(LedgerDifference(member_id, "lots", lots[member_id], balance))
+        if seasons.get(member_id, 0) != score:
+            differences.append(
+                LedgerDifference(member_id, "season_scores", seasons.get(member_id, 0), score)
+            )
+    return tuple(differences)
+
+
+@handles(DefinePointsRule)
+async def define_rule(ctx: Context, cmd: DefinePointsRule) -> Rule:
+    ctx.require(Permission.MANAGE_POINTS)
+    rule, _ = await save_rule(ctx, cmd.definition, "admin")
+    return rule
+
+
+@handles(SetPointsRuleEnabled)
+async def set_rule_enabled(ctx: Context, cmd: SetPointsRuleEnabled) -> Rule:
+    ctx.require(Permission.MANAGE_POINTS)
+    stored = {r.key: r for r in await ctx.repos.points.rules()}.get(cmd.key)
+    if stored is None:
+        raise NotFound(entity="points_rule", ref=cmd.key)
+    entry = attrs.evolve(structure_rule_entry(stored.definition), enabled=cmd.enabled)
+    rule, _ = await save_rule(ctx, entry, stored.source)
+    return rule
+
+
+@handles(ListPointsRules)
+async def list_rules(ctx: Context, cmd: ListPointsRules) -> tuple[Rule, ...]:
+    return tuple(await load_rules(ctx))

@@ -1,0 +1,590 @@
+"""Points: rules, the ledger, balances and season scores, lots, pending awards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from huarong_core.domain.points import Lot
+from huarong_core.storage.base import Connection, Row
+from huarong_core.storage.codec import as_datetime, as_optional_datetime, dumps, loads
+
+
+@attrs.frozen
+class StoredRule:
+    key: str
+    definition: dict[str, Any]
+    source: str
+    enabled: bool
+
+
+@attrs.frozen
+class LedgerEntry:
+    """One immutable line of a member's points history."""
+
+    id: int
+    member_id: int
+    delta: int
+    kind: str
+    reason: str
+    occurred_at: datetime
+    created_at: datetime
+    actor: str
+    rule_key: str | None = None
+    trigger: str | None = None
+    source_id: str | None = None
+    target: str | None = None
+    bonus: int = 0
+    expires_at: datetime | None = None
+    balance_after: int | None = None
+
+
+@attrs.frozen
+class NewEntry:
+    member_id: int
+    delta: int
+    kind: str
+    reason: str
+    occurred_at: datetime
+    actor_label: str
+    actor_member_id: int | None = None
+    rule_key: str | None = None
+    trigger: str | None = None
+    source_id: str | None = None
+    target: str | None = None
+    bonus: int = 0
+    expires_at: datetime | None = None
+
+
+@attrs.frozen
+class PendingAward:
+    id: int
+    member_id: int
+    rule_key: str
+    trigger: str
+    source_id: str
+    target: str | None
+    points: int
+    occurred_at: datetime
+    expires_at: datetime | None
+    status: str
+    created_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    note: str | None = None
+
+
+def _entry(row: Row) -> LedgerEntry:
+    return LedgerEntry(
+        id=int(row["id"]),
+        member_id=int(row["member_id"]),
+        delta=int(row["delta"]),
+        kind=row["kind"],
+        reason=row["reason"],
+        occurred_at=as_datetime(row["occurred_at"]),
+        created_at=as_datetime(row["created_at"]),
+        actor=row["actor_label"],
+        rule_key=row["rule_key"],
+        trigger=row["trigger"],
+        source_id=row["source_id"],
+        target=row["target"],
+        bonus=int(row["bonus"]),
+        expires_at=as_optional_datetime(row["expires_at"]),
+        balance_after=None if row.get("balance_after") is None else int(row["balance_after"]),
+    )
+
+
+def _pending(row: Row) -> PendingAward:
+    return PendingAward(
+        id=int(row["id"]),
+        member_id=int(row["member_id"]),
+        rule_key=row["rule_key"],
+        trigger=row["trigger"],
+        source_id=row["source_id"],
+        target=row["target"],
+        points=int(row["points"]),
+        occurred_at=as_datetime(row["occurred_at"]),
+        expires_at=as_optional_datetime(row["expires_at"]),
+        status=row["status"],
+        created_at=as_datetime(row["created_at"]),
+        decided_by=row["decided_by"],
+        decided_at=as_optional_datetime(row["decided_at"]),
+        note=row["note"],
+    )
+
+
+class PointsRepository:
+    def __init__(self, conn: Connection, community_id: int) -> None:
+        self._conn = conn
+        self._cid = community_id
+
+    # --- settings and rules -----------------------------------------------------------
+
+    async def season_length(self) -> str:
+        value = await self._conn.fetchval(
+            "SELECT season FROM points_settings WHERE community_id = $1", self._cid
+        )
+        return str(value or "quarter")
+
+    async def set_season_length(self, season: str) -> None:
+        await self._conn.execute(
+            "INSERT INTO points_settings (community_id, season) VALUES ($1, $2)"
+            " ON CONFLICT (community_id) DO UPDATE SET season = excluded.season",
+            self._cid,
+            season,
+        )
+
+    async def rules(self) -> list[StoredRule]:
+        rows = await self._conn.fetch(
+            "SELECT key, definition, source, enabled FROM points_rules WHERE community_id = $1"
+            " ORDER BY key",
+            self._cid,
+        )
+        return [
+            StoredRule(r["key"], loads(r["definition"]), r["source"], bool(r["enabled"]))
+            for r in rows
+        ]
+
+    async def save_rule(
+        self, key: str, definition: dict[str, Any], source: str, enabled: bool, now: datetime
+    ) -> None:
+        await self._conn.execute(
+            "INSERT INTO points_rules (community_id, key, definition, source, enabled, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (community_id, key) DO UPDATE SET"
+            " definition = excluded.definition, source = excluded.source,"
+            " enabled = excluded.enabled, updated_at = excluded.updated_at",
+            self._cid,
+            key,
+            dumps(definition),
+            source,
+            enabled,
+            now,
+        )
+
+    # --- exactly once ----------------------------------------------------------------
+
+    async def already_awarded(self, rule_key: str, source_id: str) -> bool:
+        """Whether this rule already answered this source event (awarded or pending)."""
+        row = await self._conn.fetchrow(
+            "SELECT 1 AS x FROM ledger WHERE community_id = $1 AND rule_key = $2"
+            " AND source_id = $3 UNION ALL SELECT 1 AS x FROM pending_awards"
+            " WHERE community_id = $1 AND rule_key = $2 AND source_id = $3",
+            self._cid,
+            rule_key,
+            source_id,
+        )
+        return row is not None
+
+    # --- history for caps, cooldowns, targets and streaks ------------------------------
+
+    async def usage(
+        self, member_id: int, rule_key: str, start: datetime, end: datetime
+    ) -> tuple[int, int]:
+        """(awards, base points) of a rule for a member in [start, end), pending included."""
+        row = await self._conn.fetchrow(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(p), 0) AS points FROM ("
+            " SELECT delta - bonus AS p FROM ledger WHERE community_id = $1 AND member_id = $2"
+            " AND rule_key = $3 AND kind = 'award' AND occurred_at >= $4 AND occurred_at < $5"
+            " UNION ALL SELECT points AS p FROM pending_awards WHERE community_id = $1"
+            " AND member_id = $2 AND rule_key = $3 AND status = 'pending'"
+            " AND occurred_at >= $4 AND occurred_at < $5) AS used",
+            self._cid,
+            member_id,
+            rule_key,
+            start,
+            end,
+        )
+        assert row is not None
+        return int(row["n"]), int(row["points"])
+
+    async def last_award_at(self, member_id: int, rule_key: str) -> datetime | None:
+        value = await self._conn.fetchval(
+            "SELECT MAX(at) AS last FROM (SELECT MAX(occurred_at) AS at FROM ledger"
+            " WHERE community_id = $1 AND member_id = $2 AND rule_key = $3 AND kind = 'award'"
+            " UNION ALL SELECT MAX(occurred_at) AS at FROM pending_awards WHERE community_id = $1"
+            " AND member_id = $2 AND rule_key = $3 AND status = 'pending') AS times",
+            self._cid,
+            member_id,
+            rule_key,
+        )
+        return as_optional_datetime(value)
+
+    async def target_awarded(self, member_id: int, rule_key: str, target: str) -> bool:
+        row = await self._conn.fetchrow(
+            "SELECT 1 AS x FROM ledger WHERE community_id = $1 AND member_id = $2"
+            " AND rule_key = $3 AND target = $4 AND kind = 'award'"
+            " UNION ALL SELECT 1 AS x FROM pending_awards WHERE community_id = $1"
+            " AND member_id = $2 AND rule_key = $3 AND target = $4 AND status = 'pending'",
+            self._cid,
+            member_id,
+            rule_key,
+            target,
+        )
+        return row is not None
+
+    async def award_times(
+        self, member_id: int, rule_key: str, since: datetime
+    ) -> list[tuple[datetime, int]]:
+        """(occurred_at, bonus) of a rule's awards to a member since `since`, oldest first."""
+        rows = await self._conn.fetch(
+            "SELECT occurred_at, bonus FROM ledger WHERE community_id = $1 AND member_id = $2"
+            " AND rule_key = $3 AND kind = 'award' AND occurred_at >= $4 ORDER BY occurred_at",
+            self._cid,
+            member_id,
+            rule_key,
+            since,
+        )
+        return [(as_datetime(r["occurred_at"]), int(r["bonus"])) for r in rows]
+
+    # --- the ledger ----------------------------------------------------------------------
+
+    async def append(self, entry: NewEntry, now: datetime) -> int:
+        entry_id = await self._conn.fetchval(
+            "INSERT INTO ledger (community_id, member_id, delta, bonus, kind, rule_key, trigger,"
+            " source_id, target, reason, actor_label, actor_member_id, occurred_at, created_at,"
+            " expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+            " $15) RETURNING id",
+            self._cid,
+            entry.member_id,
+            entry.delta,
+            entry.bonus,
+            entry.kind,
+            entry.rule_key,
+            entry.trigger,
+            entry.source_id,
+            entry.target,
+            entry.reason,
+            entry.actor_label,
+            entry.actor_member_id,
+            entry.occurred_at,
+            now,
+            entry.expires_at,
+        )
+        return int(entry_id)
+
+    async def statement(
+        self, member_id: int, *, before_id: int | None, limit: int
+    ) -> list[LedgerEntry]:
+        """Newest first, each with the balance after it."""
+        rows = await self._conn.fetch(
+            "SELECT * FROM (SELECT l.*, SUM(delta) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING)"
+            " AS balance_after FROM ledger l WHERE community_id = $1 AND member_id = $2) AS s"
+            " WHERE ($3 = 0 OR id < $3) ORDER BY id DESC LIMIT $4",
+            self._cid,
+            member_id,
+            before_id or 0,
+            limit,
+        )
+        return [_entry(r) for r in rows]
+
+    async def entry(self, entry_id: int) -> LedgerEntry | None:
+        row = await self._conn.fetchrow(
+            "SELECT * FROM ledger WHERE community_id = $1 AND id = $2", self._cid, entry_id
+        )
+        return None if row is None else _entry(row)
+
+    async def entries_between(self, start: datetime, end: datetime) -> list[LedgerEntry]:
+        rows = await self._conn.fetch(
+            "SELECT * FROM ledger WHERE community_id = $1 AND occurred_at >= $2"
+            " AND occurred_at < $3 ORDER BY id",
+            self._cid,
+            start,
+            end,
+        )
+        return [_entry(r) for r in rows]
+
+    async def sums(self) -> dict[int, tuple[int, int]]:
+        """Per member: (sum of every delta, sum of score-counting deltas) from the ledger."""
+        rows = await self._conn.fetch(
+            "SELECT member_id, SUM(delta) AS total,"
+            " SUM(CASE WHEN kind IN ('award', 'manual') THEN delta ELSE 0 END) AS score"
+            " FROM ledger WHERE community_id = $1 GROUP BY member_id",
+            self._cid,
+        )
+        return {int(r["member_id"]): (int(r["total"]), int(r["score"])) for r in rows}
+
+    # --- balances and scores -------------------------------------------------------------
+
+    async def balance(self, member_id: int) -> int:
+        value = await self._conn.fetchval(
+            "SELECT balance FROM balances WHERE community_id = $1 AND member_id = $2",
+            self._cid,
+            member_id,
+        )
+        return int(value or 0)
+
+    async def add_to_balance(
+        self, member_id: int, delta: int, score_delta: int, now: datetime
+    ) -> None:
+        await self._conn.execute(
+            "INSERT INTO balances (community_id, member_id, balance, score, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (community_id, member_id) DO UPDATE SET"
+            " balance = balances.balance + excluded.balance,"
+            " score = balances.score + excluded.score, updated_at = excluded.updated_at",
+            self._cid,
+            member_id,
+            delta,
+            score_delta,
+            now,
+        )
+
+    async def spend(self, member_id: int, amount: int, now: datetime) -> bool:
+        """Take `amount` from the balance unless that would drive it below zero (atomic)."""
+        row = await self._conn.fetchrow(
+            "UPDATE balances SET balance = balance - $3, updated_at = $4"
+            " WHERE community_id = $1 AND member_id = $2 AND balance >= $3 RETURNING balance",
+            self._cid,
+            member_id,
+            amount,
+            now,
+        )
+        return row is not None
+
+    async def balance_and_score(self, member_id: int) -> tuple[int, int]:
+        row = await self._conn.fetchrow(
+            "SELECT balance, score FROM balances WHERE community_id = $1 AND member_id = $2",
+            self._cid,
+            member_id,
+        )
+        return (0, 0) if row is None else (int(row["balance"]), int(row["score"]))
+
+    async def season_totals(self) -> dict[int, int]:
+        rows = await self._conn.fetch(
+            "SELECT member_id, SUM(score) AS total FROM season_scores WHERE community_id = $1"
+            " GROUP BY member_id",
+            self._cid,
+        )
+        return {int(r["member_id"]): int(r["total"]) for r in rows}
+
+    async def all_balances(self) -> dict[int, tuple[int, int]]:
+        rows = await self._conn.fetch(
+            "SELECT member_id, balance, score FROM balances WHERE community_id = $1", self._cid
+        )
+        return {int(r["member_id"]): (int(r["balance"]), int(r["score"])) for r in rows}
+
+    async def add_to_season(self, season: str, member_id: int, delta: int) -> None:
+        await self._conn.execute(
+            "INSERT INTO season_scores (community_id, season, member_id, score)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (community_id, season, member_id) DO UPDATE"
+            " SET score = season_scores.score + excluded.score",
+            self._cid,
+            season,
+            member_id,
+            delta,
+        )
+
+    # --- lots: positive awards that still hold points, for oldest-first expiry -------------
+
+    async def add_lot(
+        self,
+        entry_id: int,
+        member_id: int,
+        earned_at: datetime,
+        expires_at: datetime | None,
+        points: int,
+    ) -> None:
+        await self._conn.execute(
+            "INSERT INTO point_lots (community_id, entry_id, member_id, earned_at, expires_at,"
+            " remaining) VALUES ($1, $2, $3, $4, $5, $6)",
+            self._cid,
+            entry_id,
+            member_id,
+            earned_at,
+            expires_at,
+            points,
+        )
+
+    async def open_lots(self, member_id: int) -> list[Lot]:
+        rows = await self._conn.fetch(
+            "SELECT entry_id, earned_at, expires_at, remaining FROM point_lots"
+            " WHERE community_id = $1 AND member_id = $2 AND remaining > 0",
+            self._cid,
+            member_id,
+        )
+        return [
+            Lot(
+                int(r["entry_id"]),
+                as_datetime(r["earned_at"]),
+                int(r["remaining"]),
+                as_optional_datetime(r["expires_at"]),
+            )
+            for r in rows
+        ]
+
+    async def take_from_lots(self, taken: Sequence[tuple[int, int]]) -> None:
+        await self._conn.executemany(
+            "UPDATE point_lots SET remaining = remaining - $3"
+            " WHERE community_id = $1 AND entry_id = $2",
+            [(self._cid, entry_id, amount) for entry_id, amount in taken],
+        )
+
+    async def members_with_due_lots(self, now: datetime) -> list[int]:
+        rows = await self._conn.fetch(
+            "SELECT DISTINCT member_id FROM point_lots WHERE community_id = $1"
+            " AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $2",
+            self._cid,
+            now,
+        )
+        return [int(r["member_id"]) for r in rows]
+
+    async def lots_total(self) -> dict[int, int]:
+        rows = await self._conn.fetch(
+            "SELECT member_id, SUM(remaining) AS held FROM point_lots WHERE community_id = $1"
+            " GROUP BY member_id",
+            self._cid,
+        )
+        return {int(r["member_id"]): int(r["held"]) for r in rows}
+
+    # --- pending awards ----------------------------------------------------------------
+
+    async def add_pending(
+        self,
+        *,
+        member_id: int,
+        rule_key: str,
+        trigger: str,
+        source_id: str,
+        target: str | None,
+        points: int,
+        occurred_at: datetime,
+        expires_at: datetime | None,
+        now: datetime,
+    ) -> int:
+        pending_id = await self._conn.fetchval(
+            "INSERT INTO pending_awards (community_id, member_id, rule_key, trigger, source_id,"
+            " target, points, occurred_at, expires_at, status, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10) RETURNING id",
+            self._cid,
+            member_id,
+            rule_key,
+            trigger,
+            source_id,
+            target,
+            points,
+            occurred_at,
+            expires_at,
+            now,
+        )
+        return int(pending_id)
+
+    async def pending(self, pending_id: int) -> PendingAward | None:
+        row = await self._conn.fetchrow(
+            "SELECT * FROM pending_awards WHERE community_id = $1 AND id = $2",
+            self._cid,
+            pending_id,
+        )
+        return None if row is None else _pending(row)
+
+    async def pending_list(self, status: str, limit: int) -> list[PendingAward]:
+        rows = await self._conn.fetch(
+            "SELECT * FROM pending_awards WHERE community_id = $1 AND status = $2"
+            " ORDER BY id LIMIT $3",
+            self._cid,
+            status,
+            limit,
+        )
+        return [_pending(r) for r in rows]
+
+    async def decide_pending(
+        self, pending_id: int, status: str, by: str, note: str | None, now: datetime
+    ) -> bool:
+        """Move a pending award to `status`; False if someone decided it first."""
+        row = await self._conn.fetchrow(
+            "UPDATE pending_awards SET status = $3, decided_by = $4, decided_at = $5, note = $6"
+            " WHERE community_id = $1 AND id = $2 AND status = 'pending' RETURNING id",
+            self._cid,
+            pending_id,
+            status,
+            by,
+            now,
+            note,
+        )
+        return row is not None
+
+    # --- leaderboards: read from maintained scores, never from the ledger ------------------
+
+    def _board_source(self, board: str, key: str | None) -> tuple[str, list[object]]:
+        """FROM/WHERE of a board over (member_id, score), with its arguments after $1."""
+        if board == "season":
+            return (
+                "season_scores s JOIN members m ON m.community_id = s.community_id"
+                " AND m.id = s.member_id WHERE s.community_id = $1 AND s.season = $2",
+                [key],
+            )
+        base = (
+            "balances s JOIN members m ON m.community_id = s.community_id"
+            " AND m.id = s.member_id WHERE s.community_id = $1"
+        )
+        if board == "organization":
+            return base + " AND m.organization_id = $2", [int(key or 0)]
+        if board == "category":
+            return (
+                base + " AND EXISTS (SELECT 1 FROM member_categories c"
+                " WHERE c.community_id = s.community_id AND c.member_id = s.member_id"
+                " AND c.category_key = $2)",
+                [key],
+            )
+        return base, []
+
+    async def board(
+        self, board: str, key: str | None, *, offset: int, limit: int
+    ) -> list[tuple[int, int, str, int]]:
+        """(rank, member_id, name, score), best first; equal scores share a rank (1, 2, 2, 4)."""
+        source, extra = self._board_source(board, key)
+        n = len(extra) + 2
+        rows = await self._conn.fetch(
+            f"SELECT s.member_id, s.score, m.display_name FROM {source} AND s.score <> 0"
+            f" AND m.status = 'active' ORDER BY s.score DESC, s.member_id LIMIT ${n}"
+            f" OFFSET ${n + 1}",
+            self._cid,
+            *extra,
+            limit,
+            offset,
+        )
+        result: list[tuple[int, int, str, int]] = []
+        previous: tuple[int, int] | None = None
+        for position, row in enumerate(rows):
+            score = int(row["score"])
+            if previous is not None and previous[1] == score:
+                rank = previous[0]
+            elif position == 0:
+                rank = await self._rank_of_score(source, extra, score)
+            else:
+                rank = offset + position + 1
+            previous = (rank, score)
+            result.append((rank, int(row["member_id"]), row["display_name"], score))
+        return result
+
+    async def _rank_of_score(self, source: str, extra: list[object], score: int) -> int:
+        n = len(extra) + 2
+        higher = await self._conn.fetchval(
+            f"SELECT COUNT(*) AS n FROM {source} AND s.score > ${n} AND m.status = 'active'",
+            self._cid,
+            *extra,
+            score,
+        )
+        return int(higher) + 1
+
+    async def rank(
+        self, board: str, key: str | None, member_id: int
+    ) -> tuple[int, int, str, int] | None:
+        source, extra = self._board_source(board, key)
+        n = len(extra) + 2
+        row = await self._conn.fetchrow(
+            f"SELECT s.member_id, s.score, m.display_name FROM {source} AND s.member_id = ${n}",
+            self._cid,
+            *extra,
+            member_id,
+        )
+        if row is None or int(row["score"]) == 0:
+            return None
+        score = int(row["score"])
+        return (
+            await self._rank_of_score(source, extra, score),
+            member_id,
+            row["display_name"],
+            score,
+        )
