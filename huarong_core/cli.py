@@ -485,6 +485,13 @@ async def cmd_import(args: argparse.Namespace, out: Output) -> int:
     return 1 if report.rejected else 0
 
 
+async def cmd_points(args: argparse.Namespace, out: Output) -> int:
+    async with Huarong(args.db) as huarong:
+        handle = await _community(huarong, args)
+        result: int = await args.points_handler(huarong, handle, _operator(), args, out)
+        return result
+
+
 async def cmd_communities_list(args: argparse.Namespace, out: Output) -> int:
     async with Huarong(args.db) as huarong:
         communities = await huarong.communities()
@@ -649,6 +656,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--encoding", help="force an encoding (default: detect UTF-8, UTF-16, GBK)")
     p.set_defaults(handler=cmd_import)
+
+    from huarong_core import cli_points
+
+    cli_points.add_parsers(sub, common)
+    for name in ("points", "shop"):
+        sub.choices[name].set_defaults(handler=cmd_points)
 
     comms = sub.add_parser("communities", help="communities in the database")
     csub = comms.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -107,6 +107,8 @@ class MemberProfile:
     organization: Organization | None
     identities: tuple[Identity, ...]
     grants: tuple[RoleGrant, ...]
+    honours: tuple[Honour, ...] = ()
+    """Current honours and badges (pioneer posts, ...), shown on the profile."""
 
 
 @attrs.frozen
@@ -492,6 +494,13 @@ class Honour:
     ends_on: date | None
     granted_by: str
     revoked: bool = False
+
+    def current_on(self, day: date) -> bool:
+        return (
+            not self.revoked
+            and self.starts_on <= day
+            and (self.ends_on is None or day <= self.ends_on)
+        )
 
 
 @attrs.frozen

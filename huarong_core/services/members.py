@@ -115,6 +115,7 @@ def _plain(value: object) -> object:
 
 
 async def profile(ctx: Context, member: Member) -> MemberProfile:
+    today = ctx.community.local(ctx.now).date()
     organization = (
         None
         if member.organization_id is None
@@ -125,6 +126,7 @@ async def profile(ctx: Context, member: Member) -> MemberProfile:
         organization=organization,
         identities=tuple(await ctx.repos.identities.for_member(member.id)),
         grants=tuple(await ctx.repos.roles.for_member(member.id)),
+        honours=tuple(h for h in await ctx.repos.shop.honours(member.id) if h.current_on(today)),
     )
 
 

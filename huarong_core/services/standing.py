@@ -104,11 +104,7 @@ async def list_honours(ctx: Context, cmd: ListHonours) -> tuple[Honour, ...]:
     today = ctx.community.local(ctx.now).date()
     honours = await ctx.repos.shop.honours(cmd.member_id)
     if cmd.current_only:
-        honours = [
-            h
-            for h in honours
-            if not h.revoked and h.starts_on <= today and (h.ends_on is None or today <= h.ends_on)
-        ]
+        honours = [h for h in honours if h.current_on(today)]
     return tuple(honours)
 
 

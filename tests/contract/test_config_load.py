@@ -151,6 +151,8 @@ async def test_loading_creates_what_the_file_describes(
         "organizations": len(config.organizations),
         "members": len(config.members),
         "roles": len(config.roles),
+        "points_rules": len(config.points.rules),
+        "shop_items": len(config.shop.items),
     }
     assert report.updated == {}
     assert report.revoked == 0
@@ -213,6 +215,8 @@ async def test_loading_creates_what_the_file_describes(
         "member.register": len(config.members),
         "identity.link": sum(len(m.identities) for m in config.members),
         "role.grant": len(config.roles),
+        "points.rule.save": len(config.points.rules),
+        "shop.item.save": len(config.shop.items),
     }
     assert all(e.actor == OPERATOR for e in await audit_entries(handle))
 
@@ -262,6 +266,8 @@ async def test_edited_file_applies_exactly_the_edit(
         "organizations": 7,
         "members": 8,
         "roles": 6,
+        "points_rules": 10,
+        "shop_items": 5,
     }
 
     # The station is renamed; the others are as they were.
