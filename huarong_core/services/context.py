@@ -22,6 +22,8 @@ class Context:
     actor: Actor
     grants: tuple[RoleGrant, ...]
     now: datetime
+    memo: dict[str, Any] = attrs.field(factory=dict)
+    """Settings read once per unit of work (a batch of activities reads rules once)."""
 
     def can(self, permission: Permission, scope: Scope | None = None) -> bool:
         """System actors (the operator's CLI, the config loader) may do anything."""

@@ -10,6 +10,8 @@ PostgreSQL (SQLite runs one writer at a time anyway).
 
 from __future__ import annotations
 
+import functools
+import json
 from datetime import datetime, timedelta, tzinfo
 from fractions import Fraction
 
@@ -86,6 +88,22 @@ async def load_rules(ctx: Context) -> list[Rule]:
     return rules
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse_rule(definition: str) -> Rule:
+    """A stored definition as a rule; cached, since every activity evaluates its rules."""
+    return rule_from_entry(structure_rule_entry(json.loads(definition)))
+
+
+async def rules_for(ctx: Context, trigger: str) -> list[Rule]:
+    """The enabled rules one kind of activity evaluates (read once per unit of work)."""
+    key = f"rules:{trigger}"
+    if key not in ctx.memo:
+        texts = await ctx.repos.points.enabled_rules_for(trigger)
+        ctx.memo[key] = [_parse_rule(text) for text in texts]
+    rules: list[Rule] = ctx.memo[key]
+    return rules
+
+
 async def save_rule(ctx: Context, entry: RuleEntry, source: str) -> tuple[Rule, bool]:
     """Store a rule definition; the bool says whether anything changed."""
     rule = rule_from_entry(entry)
@@ -98,7 +116,9 @@ async def save_rule(ctx: Context, entry: RuleEntry, source: str) -> tuple[Rule, 
         and current.source == source
     ):
         return rule, False
-    await ctx.repos.points.save_rule(entry.key, definition, source, entry.enabled, ctx.now)
+    await ctx.repos.points.save_rule(
+        entry.key, entry.trigger, definition, source, entry.enabled, ctx.now
+    )
     await ctx.audit("points.rule.save", f"rule:{entry.key}", created=current is None, source=source)
     return rule, True
 
@@ -110,7 +130,7 @@ async def lock_member(ctx: Context, member_id: int) -> None:
     await ctx.repos.conn.lock(f"points:{ctx.community.id}:{member_id}")
 
 
-async def credit(ctx: Context, entry: NewEntry, *, season: str) -> LedgerEntry:
+async def credit(ctx: Context, entry: NewEntry) -> LedgerEntry:
     """Write a ledger line and move the balance, score, season score and lots with it.
 
     A negative line (a penalty, a deduction) never drives the balance below
@@ -126,9 +146,8 @@ async def credit(ctx: Context, entry: NewEntry, *, season: str) -> LedgerEntry:
     scoring = delta if entry.kind in SCORING_KINDS else 0
     await points.add_to_balance(entry.member_id, delta if delta > 0 else 0, scoring, ctx.now)
     if scoring:
-        await points.add_to_season(
-            season_of(entry.occurred_at, ctx.community.tz, season), entry.member_id, scoring
-        )
+        season = season_of(entry.occurred_at, ctx.community.tz, await _season(ctx))
+        await points.add_to_season(season, entry.member_id, scoring)
     if delta > 0 and entry.expires_at is not None:
         await points.add_lot(entry_id, entry.member_id, entry.occurred_at, entry.expires_at, delta)
     return LedgerEntry(
@@ -258,9 +277,11 @@ def _trigger(cmd: RecordActivity, now: datetime) -> Trigger:
 
 
 async def record_activity(
-    ctx: Context, trigger: Trigger, rules: list[Rule], season: str
+    ctx: Context, trigger: Trigger, rules: list[Rule] | None = None
 ) -> tuple[AwardResult, ...]:
-    """Evaluate every rule of the trigger's kind; each awards at most once per source."""
+    """Evaluate every enabled rule of the trigger's kind; each awards at most once per source."""
+    if rules is None:
+        rules = await rules_for(ctx, trigger.kind)
     matching = [r for r in rules if r.trigger == trigger.kind]
     if not matching:
         return ()
@@ -310,7 +331,6 @@ async def record_activity(
                 bonus=decision.bonus,
                 expires_at=decision.expires_at,
             ),
-            season=season,
         )
         ctx.record(PointsAwarded(trigger.member_id, entry.delta, rule.key, entry.id))
         results.append(AwardResult(rule.key, "awarded", entry.delta, decision.reason, entry.id))
@@ -318,24 +338,22 @@ async def record_activity(
 
 
 async def _season(ctx: Context) -> str:
-    return await ctx.repos.points.season_length()
+    if "season" not in ctx.memo:
+        ctx.memo["season"] = await ctx.repos.points.season_length()
+    season: str = ctx.memo["season"]
+    return season
 
 
 @handles(RecordActivity)
 async def record(ctx: Context, cmd: RecordActivity) -> tuple[AwardResult, ...]:
     ctx.require_anywhere(Permission.MANAGE_POINTS)
-    return await record_activity(
-        ctx, _trigger(cmd, ctx.now), await load_rules(ctx), await _season(ctx)
-    )
+    return await record_activity(ctx, _trigger(cmd, ctx.now))
 
 
 @handles(RecordActivities)
 async def record_many(ctx: Context, cmd: RecordActivities) -> tuple[tuple[AwardResult, ...], ...]:
     ctx.require_anywhere(Permission.MANAGE_POINTS)
-    rules, season = await load_rules(ctx), await _season(ctx)
-    return tuple(
-        [await record_activity(ctx, _trigger(a, ctx.now), rules, season) for a in cmd.activities]
-    )
+    return tuple([await record_activity(ctx, _trigger(a, ctx.now)) for a in cmd.activities])
 
 
 @handles(AwardPoints)
@@ -344,14 +362,13 @@ async def award_points(ctx: Context, cmd: AwardPoints) -> LedgerEntry:
     reason = require_name("reason", cmd.reason, max_length=500)
     await get_member(ctx, cmd.member_id)
     await lock_member(ctx, cmd.member_id)
-    season = await _season(ctx)
     if cmd.rule is not None:
         rule = next((r for r in await load_rules(ctx) if r.key == cmd.rule), None)
         if rule is None or rule.trigger != MANUAL_TRIGGER:
             raise NotFound(entity="points_rule", ref=cmd.rule)
         source = cmd.source_id or f"manual:{ctx.actor.label}:{ctx.now.isoformat()}"
         trigger = Trigger(MANUAL_TRIGGER, source, cmd.member_id, ctx.now)
-        [result] = await record_activity(ctx, trigger, [rule], season)
+        [result] = await record_activity(ctx, trigger, [rule])
         if result.entry_id is None:
             raise AwardSkipped(rule=cmd.rule, reason=result.reason or result.outcome)
         await ctx.audit("points.manual", f"member:{cmd.member_id}", rule=cmd.rule, reason=reason)
@@ -377,7 +394,6 @@ async def award_points(ctx: Context, cmd: AwardPoints) -> LedgerEntry:
             actor_member_id=ctx.actor.member_id,
             source_id=cmd.source_id,
         ),
-        season=season,
     )
     await ctx.audit("points.manual", f"member:{cmd.member_id}", points=cmd.points, reason=reason)
     ctx.record(PointsAwarded(cmd.member_id, entry.delta, None, entry.id))
@@ -412,7 +428,6 @@ async def decide_pending(ctx: Context, cmd: DecidePendingAward) -> PendingAward:
                 target=pending.target,
                 expires_at=pending.expires_at,
             ),
-            season=await _season(ctx),
         )
         ctx.record(PointsAwarded(pending.member_id, entry.delta, pending.rule_key, entry.id))
     await ctx.audit(

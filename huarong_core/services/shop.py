@@ -195,7 +195,6 @@ async def cancel(ctx: Context, cmd: CancelRedemption) -> Redemption:
                 actor_member_id=ctx.actor.member_id,
                 source_id=f"redemption:{done.id}:refund",
             ),
-            season=await ctx.repos.points.season_length(),
         )
     await ctx.audit("shop.cancel", f"redemption:{done.id}", reason=cmd.reason)
     ctx.record(RedemptionChanged(done.member_id, done.id, done.status.value))

@@ -18,12 +18,14 @@ CREATE TABLE points_settings (
 CREATE TABLE points_rules (
     community_id BIGINT NOT NULL REFERENCES communities (id),
     key TEXT NOT NULL,
+    trigger TEXT NOT NULL,
     definition {t.json} NOT NULL,
     source TEXT NOT NULL,
     enabled BOOLEAN NOT NULL,
     updated_at {t.timestamp} NOT NULL,
     PRIMARY KEY (community_id, key)
 );
+CREATE INDEX points_rules_by_trigger ON points_rules (community_id, trigger) WHERE enabled;
 
 CREATE TABLE ledger (
     community_id BIGINT NOT NULL REFERENCES communities (id),

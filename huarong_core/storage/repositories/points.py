@@ -148,16 +148,37 @@ class PointsRepository:
             for r in rows
         ]
 
+    async def enabled_rules_for(self, trigger: str) -> list[str]:
+        """The stored definitions (JSON text) of the enabled rules of one trigger.
+
+        The text is returned as stored so the caller can cache its parsing.
+        """
+        rows = await self._conn.fetch(
+            "SELECT definition FROM points_rules WHERE community_id = $1 AND trigger = $2"
+            " AND enabled ORDER BY key",
+            self._cid,
+            trigger,
+        )
+        return [str(r["definition"]) for r in rows]
+
     async def save_rule(
-        self, key: str, definition: dict[str, Any], source: str, enabled: bool, now: datetime
+        self,
+        key: str,
+        trigger: str,
+        definition: dict[str, Any],
+        source: str,
+        enabled: bool,
+        now: datetime,
     ) -> None:
         await self._conn.execute(
-            "INSERT INTO points_rules (community_id, key, definition, source, enabled, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (community_id, key) DO UPDATE SET"
-            " definition = excluded.definition, source = excluded.source,"
-            " enabled = excluded.enabled, updated_at = excluded.updated_at",
+            "INSERT INTO points_rules (community_id, key, trigger, definition, source, enabled,"
+            " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (community_id, key)"
+            " DO UPDATE SET trigger = excluded.trigger, definition = excluded.definition,"
+            " source = excluded.source, enabled = excluded.enabled,"
+            " updated_at = excluded.updated_at",
             self._cid,
             key,
+            trigger,
             dumps(definition),
             source,
             enabled,
