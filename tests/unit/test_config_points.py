@@ -57,15 +57,20 @@ point_caps = { month = 40 }
 cooldown_minutes = 30
 once_per_target = true
 streak = { weeks = 4, bonus = 10 }
-campaigns = [{ multiplier = 1.5, starts = 2026-07-01T00:00:00+08:00, ends = 2026-07-08T00:00:00+08:00 }]
 approval = true
 expires_after_months = 6
+
+[[points.rules.campaigns]]
+multiplier = 1.5
+starts = 2026-07-01T00:00:00+08:00
+ends = 2026-07-08T00:00:00+08:00
 """
     )
     rule = rule_from_entry(config.points.rules[0])
     assert rule.caps == {Period.DAY: 2, Period.YEAR: 100}
     assert rule.point_caps == {Period.MONTH: 40}
-    assert rule.cooldown is not None and rule.cooldown.total_seconds() == 1800
+    assert rule.cooldown is not None
+    assert rule.cooldown.total_seconds() == 1800
     assert rule.campaigns[0].multiplier == 1.5
     assert rule.filters.stations == frozenset({"service"})
 
