@@ -24,6 +24,7 @@ from huarong_core._version import __version__
 from huarong_core.app import CommunityHandle, Huarong
 from huarong_core.cli_output import ProgressBar, table
 from huarong_core.commands import (
+    GetLeaderboard,
     GetMember,
     ImportMembers,
     ImportOrganizations,
@@ -33,6 +34,7 @@ from huarong_core.commands import (
     ListOrganizations,
     MemberRow,
     OrganizationRow,
+    RecordActivities,
 )
 from huarong_core.config import load_config
 from huarong_core.csv_files import (
@@ -42,6 +44,7 @@ from huarong_core.csv_files import (
     organization_rows,
     read_csv,
 )
+from huarong_core.demo import demo_activities
 from huarong_core.domain.audit import Actor
 from huarong_core.domain.members import Member, MemberStatus
 from huarong_core.errors import HuarongError, NotFound
@@ -534,8 +537,10 @@ async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
                 _, member_rows = _member_rows(sub)
                 await handle.execute(ImportMembers(str(path), member_rows), actor=_operator())
         members = await _all_members(handle, ListMembers(limit=500), everything=True)
+        await handle.execute(RecordActivities(demo_activities(members)), actor=_operator())
         organizations = await handle.execute(ListOrganizations(limit=1), actor=_operator())
         stations = await _stations(huarong, handle)
+        top = await handle.execute(GetLeaderboard(limit=5), actor=_operator())
     community = handle.community
     if out.json:
         out.data(
@@ -561,6 +566,9 @@ async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
         quiet.say(
             f"  - {station.name.get(out.locale)}" + (f" ({station.floor})" if station.floor else "")
         )
+    quiet.say(out.t("cli.demo.top"))
+    for entry in top.entries:
+        quiet.say(f"  {entry.rank}. {entry.display_name} ({entry.score})")
     quiet.say(out.t("cli.demo.next", db=args.db))
     return 0
 
