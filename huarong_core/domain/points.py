@@ -360,6 +360,9 @@ class Rule:
                 raise InvalidValue(field="streak", value=self.key, reason="not_for_manual")
             if self.once_per_target:
                 raise InvalidValue(field="once_per_target", value=self.key, reason="not_for_manual")
+            # `AwardPoints` answers with the ledger line it wrote; a pending award has none.
+            if self.approval:
+                raise InvalidValue(field="approval", value=self.key, reason="not_for_manual")
 
 
 # --- what evaluation is given ---------------------------------------------------

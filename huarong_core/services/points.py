@@ -310,6 +310,7 @@ async def record_activity(
                 occurred_at=trigger.occurred_at,
                 expires_at=decision.expires_at,
                 now=ctx.now,
+                bonus=decision.bonus,
             )
             ctx.record(PointsPending(trigger.member_id, rule.key, decision.points, pending_id))
             results.append(AwardResult(rule.key, "pending", decision.points, None, pending_id))
@@ -426,6 +427,7 @@ async def decide_pending(ctx: Context, cmd: DecidePendingAward) -> PendingAward:
                 trigger=pending.trigger,
                 source_id=pending.source_id,
                 target=pending.target,
+                bonus=pending.bonus,
                 expires_at=pending.expires_at,
             ),
         )

@@ -52,8 +52,10 @@ from tests.contract.conftest import SYSTEM, Pair, actor_for
 CHECK_IN = "salon.checked_in"
 
 
-def utc(*fields: int) -> datetime:
-    return datetime(*fields, tzinfo=UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def rule(key: str, trigger: str = CHECK_IN, **fields: Any) -> RuleEntry:
@@ -95,9 +97,7 @@ async def test_the_same_check_in_five_times_at_once_awards_once(community: Pair)
     _, handle = community
     await define(handle, rule("salon", points=5))
     alice = (await member_ids(handle))["alice"]
-    check_in = RecordActivity(
-        CHECK_IN, source_id="checkin:1", member_id=alice, target="session:1"
-    )
+    check_in = RecordActivity(CHECK_IN, source_id="checkin:1", member_id=alice, target="session:1")
     outcomes = await asyncio.gather(*(handle.execute(check_in, actor=SYSTEM) for _ in range(5)))
     assert all(len(results) == 1 for results in outcomes)
     assert Counter(results[0].outcome for results in outcomes) == {"awarded": 1, "duplicate": 4}
@@ -412,6 +412,58 @@ async def test_approval_required_awards_wait_for_a_decision(community: Pair) -> 
     await assert_ledger_clean(handle)
 
 
+async def test_a_streak_bonus_waiting_for_approval_still_restarts_the_run(
+    community: Pair, clock: FrozenClock
+) -> None:
+    _, handle = community
+    reflection = "library.reflection_approved"
+    await define(
+        handle,
+        rule("reflection", reflection, points=5, approval=True, streak=StreakEntry(2, 3)),
+    )
+    alice = (await member_ids(handle))["alice"]
+
+    async def week(number: int, *sources: str) -> list[int]:
+        clock.set(utc(2026, 7, 1, 2) + (utc(2026, 7, 8) - utc(2026, 7, 1)) * number)
+        results = [await record(handle, RecordActivity(reflection, s, alice)) for s in sources]
+        assert all(r.outcome == "pending" for r in results)
+        return [r.points for r in results]
+
+    async def approve_all() -> None:
+        for waiting in await handle.execute(ListPendingAwards(), actor=SYSTEM):
+            await handle.execute(DecidePendingAward(waiting.id, approve=True), actor=SYSTEM)
+
+    assert await week(0, "r:0") == [5]
+    await approve_all()
+    # Two in the week that completes the run, both still waiting: one bonus.
+    assert await week(1, "r:1a", "r:1b") == [8, 5]
+    await approve_all()
+    # The run starts again after the bonus, approved or not.
+    assert await week(2, "r:2") == [5]
+    await approve_all()
+    assert await week(3, "r:3") == [8]
+    await approve_all()
+    mine = await statement(handle, alice)
+    assert [(e.delta, e.bonus) for e in mine.entries] == [
+        (8, 3),
+        (5, 0),
+        (5, 0),
+        (8, 3),
+        (5, 0),
+    ]
+    await assert_ledger_clean(handle)
+
+
+async def test_a_manual_rule_cannot_wait_for_approval(community: Pair) -> None:
+    """A manual award is given by hand, on purpose; it answers with the ledger line it wrote."""
+    huarong, handle = community
+    before = await snapshot(huarong.db)
+    with pytest.raises(InvalidValue) as refused:
+        await define(handle, rule("commendation", "manual", points=30, approval=True))
+    assert (refused.value.field, refused.value.reason) == ("approval", "not_for_manual")
+    assert await snapshot(huarong.db) == before
+
+
 async def test_expiry_takes_exactly_what_is_left_and_spending_uses_soonest_expiring_first(
     community: Pair, clock: FrozenClock
 ) -> None:
@@ -593,9 +645,7 @@ async def test_statement_runs_newest_first_with_the_balance_after_each_line(
     assert [(e.delta, e.balance_after) for e in page.entries] == [(5, 15)]
 
     # Members read their own statement, not other people's.
-    own = await handle.execute(
-        GetPointsStatement(alice), actor=await actor_for(handle, "alice")
-    )
+    own = await handle.execute(GetPointsStatement(alice), actor=await actor_for(handle, "alice"))
     assert own.balance == 12
     with pytest.raises(PermissionDenied):
         await handle.execute(
@@ -630,7 +680,9 @@ async def test_point_caps_clip_an_award_to_what_is_left(
     _, handle = community
     await define(
         handle,
-        rule("volunteering", "volunteer.hours_confirmed", per_unit=4, point_caps=CapsEntry(month=20)),
+        rule(
+            "volunteering", "volunteer.hours_confirmed", per_unit=4, point_caps=CapsEntry(month=20)
+        ),
     )
     alice = (await member_ids(handle))["alice"]
 
@@ -720,7 +772,9 @@ async def test_defining_and_disabling_rules_is_audited_and_disabled_rules_award_
     with pytest.raises(NotFound):
         await handle.execute(SetPointsRuleEnabled("nope", False), actor=admin)
     with pytest.raises(InvalidValue):
-        await handle.execute(DefinePointsRule(rule("bad", "salon.teleported", points=1)), actor=admin)
+        await handle.execute(
+            DefinePointsRule(rule("bad", "salon.teleported", points=1)), actor=admin
+        )
     await assert_ledger_clean(handle)
 
 
@@ -746,7 +800,11 @@ name = { zh_CN = "志愿服务", en = "Volunteering" }
 trigger = "volunteer.hours_confirmed"
 per_unit = 4
 point_caps = { month = 80 }
-campaigns = [{ multiplier = 2, starts = 2026-07-01T00:00:00+08:00, ends = 2026-07-02T00:00:00+08:00 }]
+
+[[points.rules.campaigns]]
+multiplier = 2
+starts = 2026-07-01T00:00:00+08:00
+ends = 2026-07-02T00:00:00+08:00
 """
 
 NO_SHOW = """
@@ -792,6 +850,11 @@ async def test_reloading_the_file_changes_nothing(community: Pair, clock: Frozen
     alice = (await member_ids(handle))["alice"]
     activity = RecordActivity("volunteer.hours_confirmed", "v:1", alice, units="1.5")
     assert (await record(handle, activity)).points == 6
+    # The campaign came from the file too: 07-01 in Shanghai counts double.
+    on_july_first = RecordActivity(
+        "volunteer.hours_confirmed", "v:2", alice, units="1.5", occurred_at=utc(2026, 7, 1, 15, 0)
+    )
+    assert (await record(handle, on_july_first)).points == 12
 
 
 async def test_a_rule_removed_from_the_file_is_disabled(community: Pair) -> None:

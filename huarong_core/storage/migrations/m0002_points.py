@@ -61,6 +61,7 @@ CREATE TABLE pending_awards (
     source_id TEXT NOT NULL,
     target TEXT,
     points BIGINT NOT NULL,
+    bonus BIGINT NOT NULL DEFAULT 0,
     occurred_at {t.timestamp} NOT NULL,
     expires_at {t.timestamp},
     status TEXT NOT NULL,

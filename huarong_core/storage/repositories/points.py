@@ -75,6 +75,8 @@ class PendingAward:
     decided_by: str | None = None
     decided_at: datetime | None = None
     note: str | None = None
+    bonus: int = 0
+    """The streak bonus within `points`."""
 
 
 def _entry(row: Row) -> LedgerEntry:
@@ -113,6 +115,7 @@ def _pending(row: Row) -> PendingAward:
         decided_by=row["decided_by"],
         decided_at=as_optional_datetime(row["decided_at"]),
         note=row["note"],
+        bonus=int(row["bonus"]),
     )
 
 
@@ -209,7 +212,7 @@ class PointsRepository:
             "SELECT COUNT(*) AS n, COALESCE(SUM(p), 0) AS points FROM ("
             " SELECT delta - bonus AS p FROM ledger WHERE community_id = $1 AND member_id = $2"
             " AND rule_key = $3 AND kind = 'award' AND occurred_at >= $4 AND occurred_at < $5"
-            " UNION ALL SELECT points AS p FROM pending_awards WHERE community_id = $1"
+            " UNION ALL SELECT points - bonus AS p FROM pending_awards WHERE community_id = $1"
             " AND member_id = $2 AND rule_key = $3 AND status = 'pending'"
             " AND occurred_at >= $4 AND occurred_at < $5) AS used",
             self._cid,
@@ -249,10 +252,17 @@ class PointsRepository:
     async def award_times(
         self, member_id: int, rule_key: str, since: datetime
     ) -> list[tuple[datetime, int]]:
-        """(occurred_at, bonus) of a rule's awards to a member since `since`, oldest first."""
+        """(occurred_at, bonus) of a rule's awards to a member since `since`, oldest first.
+
+        Pending awards count, as they do for caps: a bonus waiting for approval
+        has still ended the run.
+        """
         rows = await self._conn.fetch(
             "SELECT occurred_at, bonus FROM ledger WHERE community_id = $1 AND member_id = $2"
-            " AND rule_key = $3 AND kind = 'award' AND occurred_at >= $4 ORDER BY occurred_at",
+            " AND rule_key = $3 AND kind = 'award' AND occurred_at >= $4"
+            " UNION ALL SELECT occurred_at, bonus FROM pending_awards WHERE community_id = $1"
+            " AND member_id = $2 AND rule_key = $3 AND status = 'pending' AND occurred_at >= $4"
+            " ORDER BY occurred_at",
             self._cid,
             member_id,
             rule_key,
@@ -473,11 +483,12 @@ class PointsRepository:
         occurred_at: datetime,
         expires_at: datetime | None,
         now: datetime,
+        bonus: int = 0,
     ) -> int:
         pending_id = await self._conn.fetchval(
             "INSERT INTO pending_awards (community_id, member_id, rule_key, trigger, source_id,"
-            " target, points, occurred_at, expires_at, status, created_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10) RETURNING id",
+            " target, points, occurred_at, expires_at, status, created_at, bonus)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11) RETURNING id",
             self._cid,
             member_id,
             rule_key,
@@ -488,6 +499,7 @@ class PointsRepository:
             occurred_at,
             expires_at,
             now,
+            bonus,
         )
         return int(pending_id)
 
