@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
 from datetime import datetime, timedelta, tzinfo
 from fractions import Fraction
 
@@ -139,7 +140,7 @@ async def credit(ctx: Context, entry: NewEntry) -> LedgerEntry:
     points = ctx.repos.points
     delta = entry.delta
     if delta < 0:
-        taken = await _consume(ctx, entry.member_id, -delta, allow_partial=True)
+        taken, _ = await _consume(ctx, entry.member_id, -delta, allow_partial=True)
         delta = -taken
         entry = attrs.evolve(entry, delta=delta)
     entry_id = await points.append(entry, ctx.now)
@@ -168,28 +169,42 @@ async def credit(ctx: Context, entry: NewEntry) -> LedgerEntry:
     )
 
 
-async def _consume(ctx: Context, member_id: int, amount: int, *, allow_partial: bool) -> int:
-    """Take `amount` from a balance, soonest-expiring points first; return what was taken."""
+Taken = tuple[tuple[int, int], ...]
+"""(lot entry id, points) pairs that a spend took from expiring lots."""
+
+
+async def _consume(
+    ctx: Context, member_id: int, amount: int, *, allow_partial: bool
+) -> tuple[int, Taken]:
+    """Take `amount` from a balance, soonest-expiring points first.
+
+    Returns what was taken in all, and how much of it came from which lot.
+    """
     points = ctx.repos.points
     balance = await points.balance(member_id)
     take = min(amount, balance) if allow_partial else amount
     if take > balance:
         raise InsufficientPoints(member_id=member_id, needed=amount, balance=balance)
     if take <= 0:
-        return 0
+        return 0, ()
     if not await points.spend(member_id, take, ctx.now):
         raise InsufficientPoints(member_id=member_id, needed=amount, balance=balance)
     lots = await points.open_lots(member_id)
     from_lots = min(take, sum(lot.remaining for lot in lots))
+    taken: Taken = ()
     if from_lots:
         _, taken = consume_oldest_first(lots, from_lots)
         await points.take_from_lots(taken)
-    return take
+    return take, taken
 
 
-async def debit(ctx: Context, entry: NewEntry) -> LedgerEntry:
-    """Spend: the whole amount or `InsufficientPoints`, never a balance below zero."""
-    await _consume(ctx, entry.member_id, -entry.delta, allow_partial=False)
+async def debit(ctx: Context, entry: NewEntry) -> tuple[LedgerEntry, Taken]:
+    """Spend: the whole amount or `InsufficientPoints`, never a balance below zero.
+
+    The lots it took from come back with it, so a refund can put the points
+    back with their own expiry dates.
+    """
+    _, taken = await _consume(ctx, entry.member_id, -entry.delta, allow_partial=False)
     entry_id = await ctx.repos.points.append(entry, ctx.now)
     return LedgerEntry(
         id=entry_id,
@@ -201,7 +216,7 @@ async def debit(ctx: Context, entry: NewEntry) -> LedgerEntry:
         created_at=ctx.now,
         actor=entry.actor_label,
         source_id=entry.source_id,
-    )
+    ), taken
 
 
 # --- evaluating activities ------------------------------------------------------------
@@ -367,7 +382,7 @@ async def award_points(ctx: Context, cmd: AwardPoints) -> LedgerEntry:
         rule = next((r for r in await load_rules(ctx) if r.key == cmd.rule), None)
         if rule is None or rule.trigger != MANUAL_TRIGGER:
             raise NotFound(entity="points_rule", ref=cmd.rule)
-        source = cmd.source_id or f"manual:{ctx.actor.label}:{ctx.now.isoformat()}"
+        source = cmd.source_id or f"manual:{uuid.uuid4().hex}"
         trigger = Trigger(MANUAL_TRIGGER, source, cmd.member_id, ctx.now)
         [result] = await record_activity(ctx, trigger, [rule])
         if result.entry_id is None:
@@ -379,6 +394,11 @@ async def award_points(ctx: Context, cmd: AwardPoints) -> LedgerEntry:
         return awarded
     if cmd.points == 0:
         raise InvalidValue(field="points", value="0", reason="zero_points")
+    if cmd.source_id is not None:
+        # The same manual award sent twice (a retried request) is one award.
+        earlier = await ctx.repos.points.manual_entry(cmd.member_id, cmd.source_id)
+        if earlier is not None:
+            return earlier
     if cmd.points < 0:
         balance = await ctx.repos.points.balance(cmd.member_id)
         if -cmd.points > balance:

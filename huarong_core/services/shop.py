@@ -126,7 +126,7 @@ async def redeem(ctx: Context, cmd: RedeemItem) -> Redemption:
     price = item.price * cmd.quantity
     redemption = await shop.add_redemption(member_id, item.key, cmd.quantity, price, ctx.now)
     if price:
-        await debit(
+        _, taken = await debit(
             ctx,
             NewEntry(
                 member_id=member_id,
@@ -139,6 +139,8 @@ async def redeem(ctx: Context, cmd: RedeemItem) -> Redemption:
                 source_id=f"redemption:{redemption.id}",
             ),
         )
+        if taken:
+            await shop.set_lots(redemption.id, taken)
     ctx.record(ItemRedeemed(member_id, item.key, cmd.quantity, redemption.id))
     return redemption
 
@@ -183,6 +185,8 @@ async def cancel(ctx: Context, cmd: CancelRedemption) -> Redemption:
         )
     await ctx.repos.shop.return_stock(done.item_key, done.quantity)
     if done.points:
+        # The points return to the lots they came from, with their own expiry dates.
+        await ctx.repos.points.return_to_lots(await ctx.repos.shop.lots_of(done.id))
         await credit(
             ctx,
             NewEntry(

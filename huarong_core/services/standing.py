@@ -21,7 +21,7 @@ from huarong_core.commands import (
 )
 from huarong_core.domain.roles import Permission
 from huarong_core.domain.validation import require_key, require_name
-from huarong_core.errors import InvalidValue, NotFound
+from huarong_core.errors import InvalidTransition, InvalidValue, NotFound
 from huarong_core.events import HonourGranted
 from huarong_core.services.context import Context
 from huarong_core.services.members import get_member
@@ -92,6 +92,10 @@ async def revoke_honour(ctx: Context, cmd: RevokeHonour) -> Honour:
     honour = await ctx.repos.shop.honour(cmd.honour_id)
     if honour is None:
         raise NotFound(entity="honour", ref=f"#{cmd.honour_id}")
+    if honour.revoked:
+        raise InvalidTransition(
+            entity="honour", ref=f"#{honour.id}", state="revoked", wanted="revoked"
+        )
     await ctx.repos.shop.revoke_honour(cmd.honour_id, ctx.now)
     await ctx.audit("honour.revoke", f"member:{honour.member_id}", honour=honour.id)
     revoked = await ctx.repos.shop.honour(cmd.honour_id)
@@ -131,8 +135,8 @@ async def organization_report(ctx: Context, cmd: GetOrganizationReport) -> Organ
             activities[entry.member_id][entry.trigger] += 1
         if entry.kind in SCORING_KINDS:
             earned[entry.member_id] += entry.delta
-        elif entry.kind == "redeem":
-            spent[entry.member_id] += -entry.delta
+        elif entry.kind in ("redeem", "refund"):
+            spent[entry.member_id] -= entry.delta  # a refund gives back what was spent
     balances = await ctx.repos.points.all_balances()
     rows = tuple(
         ParticipationRow(

@@ -892,3 +892,14 @@ async def test_member_actors_are_checked(community: Pair) -> None:
     with pytest.raises(NotFound):
         await handle.execute(RecordActivity(CHECK_IN, "c:1", alice.member_id), actor=ghost)
     assert await balance(handle, alice.member_id) == 0
+
+
+async def test_a_manual_award_sent_twice_with_one_source_is_one_award(community: Pair) -> None:
+    _, handle = community
+    alice = (await member_ids(handle))["alice"]
+    award = AwardPoints(alice, 7, "helped at the book drive", source_id="form:91")
+    first = await handle.execute(award, actor=SYSTEM)
+    again = await handle.execute(award, actor=SYSTEM)
+    assert again.id == first.id
+    statement = await handle.execute(GetPointsStatement(alice), actor=SYSTEM)
+    assert statement.balance == 7

@@ -525,3 +525,33 @@ async def test_reloading_the_file_keeps_the_stock_that_redemptions_left(
     await define(handle, item("tea_cup", 50, 100))
     assert (await stored_item(handle, "tea_cup")).stock == 100
     await assert_ledger_clean(handle)
+
+
+async def test_a_cancelled_redemption_returns_points_with_their_expiry(
+    shop: Pair, clock: FrozenClock
+) -> None:
+    """Redeeming and cancelling must not turn expiring points into lasting ones."""
+    _, handle = shop
+    await handle.execute(
+        DefinePointsRule(
+            RuleEntry(
+                key="short",
+                name=LocalizedText({"en": "short"}),
+                trigger="event.attended",
+                points=20,
+                expires_after_months=1,
+            )
+        ),
+        actor=SYSTEM,
+    )
+    await define(handle, item("cup", price=15, stock=5))
+    alice = await actor_for(handle, "alice")
+    assert alice.member_id is not None
+    await handle.execute(RecordActivity("event.attended", "e:1", alice.member_id), actor=SYSTEM)
+    redemption = await handle.execute(RedeemItem("cup"), actor=alice)
+    await handle.execute(CancelRedemption(redemption.id, "changed my mind"), actor=alice)
+    assert await balance(handle, alice.member_id) == 20
+    clock.advance(days=40)
+    assert await handle.execute(ExpirePoints(), actor=SYSTEM) == 20
+    assert await balance(handle, alice.member_id) == 0
+    await assert_ledger_clean(handle)

@@ -37,7 +37,7 @@ from huarong_core.commands import (
 )
 from huarong_core.config import RuleEntry, ShopItemEntry
 from huarong_core.domain.audit import Actor
-from huarong_core.errors import InvalidValue, NotFound, PermissionDenied
+from huarong_core.errors import InvalidTransition, InvalidValue, NotFound, PermissionDenied
 from huarong_core.testing import SAMPLE_COMMUNITY, FrozenClock
 from tests.contract.conftest import SYSTEM, Pair, actor_for
 
@@ -428,3 +428,22 @@ async def test_organization_report_counts_a_local_date_range_inclusively(
         await handle.execute(
             GetOrganizationReport(999, date(2026, 7, 1), date(2026, 7, 31)), actor=SYSTEM
         )
+
+
+async def test_an_honour_is_revoked_once(community: Pair) -> None:
+    _, handle = community
+    alice = (await handle.execute(ListMembers(query="Alice"), actor=SYSTEM)).items[0]
+    honour = await handle.execute(
+        GrantHonour(
+            alice.id,
+            "pioneer_post",
+            LocalizedText({"zh_CN": "先锋示范岗", "en": "Pioneer post"}),
+            "Ran the book drive",
+            date(2026, 7, 1),
+        ),
+        actor=SYSTEM,
+    )
+    revoked = await handle.execute(RevokeHonour(honour.id), actor=SYSTEM)
+    assert revoked.revoked
+    with pytest.raises(InvalidTransition):
+        await handle.execute(RevokeHonour(honour.id), actor=SYSTEM)

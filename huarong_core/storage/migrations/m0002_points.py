@@ -137,6 +137,7 @@ CREATE TABLE redemptions (
     item_key TEXT NOT NULL,
     quantity INTEGER NOT NULL,
     points BIGINT NOT NULL,
+    lots {t.json},
     status TEXT NOT NULL,
     created_at {t.timestamp} NOT NULL,
     decided_at {t.timestamp},

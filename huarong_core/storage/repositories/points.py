@@ -317,6 +317,16 @@ class PointsRepository:
         )
         return None if row is None else _entry(row)
 
+    async def manual_entry(self, member_id: int, source_id: str) -> LedgerEntry | None:
+        row = await self._conn.fetchrow(
+            "SELECT * FROM ledger WHERE community_id = $1 AND member_id = $2"
+            " AND kind = 'manual' AND source_id = $3",
+            self._cid,
+            member_id,
+            source_id,
+        )
+        return None if row is None else _entry(row)
+
     async def entries_between(self, start: datetime, end: datetime) -> list[LedgerEntry]:
         rows = await self._conn.fetch(
             "SELECT * FROM ledger WHERE community_id = $1 AND occurred_at >= $2"
@@ -448,6 +458,14 @@ class PointsRepository:
     async def take_from_lots(self, taken: Sequence[tuple[int, int]]) -> None:
         await self._conn.executemany(
             "UPDATE point_lots SET remaining = remaining - $3"
+            " WHERE community_id = $1 AND entry_id = $2",
+            [(self._cid, entry_id, amount) for entry_id, amount in taken],
+        )
+
+    async def return_to_lots(self, taken: Sequence[tuple[int, int]]) -> None:
+        """Give back what a spend took (a cancelled redemption), each lot its own part."""
+        await self._conn.executemany(
+            "UPDATE point_lots SET remaining = remaining + $3"
             " WHERE community_id = $1 AND entry_id = $2",
             [(self._cid, entry_id, amount) for entry_id, amount in taken],
         )
@@ -607,12 +625,13 @@ class PointsRepository:
         source, extra = self._board_source(board, key)
         n = len(extra) + 2
         row = await self._conn.fetchrow(
-            f"SELECT s.member_id, s.score, m.display_name FROM {source} AND s.member_id = ${n}",
+            f"SELECT s.member_id, s.score, m.display_name, m.status FROM {source}"
+            f" AND s.member_id = ${n}",
             self._cid,
             *extra,
             member_id,
         )
-        if row is None or int(row["score"]) == 0:
+        if row is None or int(row["score"]) == 0 or row["status"] != "active":
             return None
         score = int(row["score"])
         return (

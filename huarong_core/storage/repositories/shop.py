@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -158,6 +159,22 @@ class ShopRepository:
         return Redemption(
             redemption_id, member_id, key, quantity, points, RedemptionStatus.RESERVED, now
         )
+
+    async def set_lots(self, redemption_id: int, taken: Sequence[tuple[int, int]]) -> None:
+        await self._conn.execute(
+            "UPDATE redemptions SET lots = $3 WHERE community_id = $1 AND id = $2",
+            self._cid,
+            redemption_id,
+            dumps([list(pair) for pair in taken]),
+        )
+
+    async def lots_of(self, redemption_id: int) -> tuple[tuple[int, int], ...]:
+        raw = await self._conn.fetchval(
+            "SELECT lots FROM redemptions WHERE community_id = $1 AND id = $2",
+            self._cid,
+            redemption_id,
+        )
+        return tuple((int(a), int(b)) for a, b in (loads(raw) or []))
 
     async def redemption(self, redemption_id: int) -> Redemption | None:
         row = await self._conn.fetchrow(
