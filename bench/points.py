@@ -431,13 +431,23 @@ async def populate(huarong: Huarong, members: int, ledger_rows: int, rng: random
         end = min(start + LEDGER_CHUNK, ledger_rows) - 1
         async with huarong.db.transaction() as conn:
             await conn.execute(sql, cid, start, end, members, first, step)
-    if huarong.db.dialect == "postgres":
-        # What autovacuum's auto-analyze does soon after a load this size.
-        async with huarong.db.transaction() as conn:
-            await conn.execute("ANALYZE members")
-            await conn.execute("ANALYZE balances")
-            await conn.execute("ANALYZE ledger")
+    await settle(huarong)
     return cid
+
+
+async def settle(huarong: Huarong) -> None:
+    """On PostgreSQL, what autovacuum does soon after a load this size (SQLite needs nothing)."""
+    url = huarong.db.url
+    if not isinstance(url, PostgresURL):
+        return
+    import asyncpg
+
+    conn = await asyncpg.connect(url.dsn, server_settings={"search_path": SCHEMA})
+    try:
+        await conn.execute("VACUUM (ANALYZE) members, balances")
+        await conn.execute("ANALYZE ledger")
+    finally:
+        await conn.close()
 
 
 async def leaderboard_reads(

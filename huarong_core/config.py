@@ -223,7 +223,8 @@ def _text(value: Any, _: Any) -> LocalizedText:
         return LocalizedText.plain(value)
     if isinstance(value, dict) and value:
         for locale, text in value.items():
-            if locale not in SUPPORTED_LOCALES:
+            # "*" is how a plain string is stored (one text for every locale).
+            if locale not in SUPPORTED_LOCALES and locale != "*":
                 raise _BadText(locale)
             if not isinstance(text, str):
                 raise _WrongType("string", text)

@@ -136,3 +136,16 @@ def test_duplicate_rule_and_item_keys() -> None:
     )
     assert ("points.rules", "config.duplicate") in found
     assert ("shop.items", "config.duplicate") in found
+
+
+def test_a_rule_named_by_a_plain_string_survives_storage() -> None:
+    """Stored definitions are read back with the file's own rules; a plain name is `*`."""
+    from huarong_core.config import structure_rule_entry
+    from huarong_core.serialization import converter
+
+    config = parse_config(
+        SAMPLE_COMMUNITY
+        + '[[points.rules]]\nkey = "x"\nname = "Salon"\ntrigger = "salon.checked_in"\npoints = 1\n'
+    )
+    entry = config.points.rules[0]
+    assert structure_rule_entry(converter.unstructure(entry)) == entry
