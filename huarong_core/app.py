@@ -136,7 +136,9 @@ class Huarong:
         """
         now = self.clock.now()
         section = config.community
-        bound = log.bind(community=section.key, actor=actor.label, source=source)
+
+        def bound() -> Any:
+            return log.bind(community=section.key, actor=actor.label, source=source)
 
         async def unit(conn: Connection) -> LoadReport:
             uow = UnitOfWork(conn, 0, now, converter)
@@ -190,12 +192,16 @@ class CommunityHandle:
             raise TypeError(f"no handler for {type(command).__name__}")
         huarong = self._huarong
         now = huarong.clock.now()
-        bound = log.bind(
-            community=self.community.key,
-            command=type(command).__name__,
-            actor=actor.label,
-            delivery=None if delivery is None else f"{delivery.source}/{delivery.id}",
-        )
+
+        def bound() -> Any:
+            # Bound only when something is logged: binding costs more than a fast command.
+            return log.bind(
+                community=self.community.key,
+                command=type(command).__name__,
+                actor=actor.label,
+                delivery=None if delivery is None else f"{delivery.source}/{delivery.id}",
+            )
+
         if spec.read_only:
 
             async def read(conn: Connection) -> R:
@@ -210,7 +216,7 @@ class CommunityHandle:
                 lambda: self._write(spec, command, actor, delivery, now), bound
             )
         except _Replayed as replay:
-            bound.info("delivery.replayed")
+            bound().info("delivery.replayed")
             if replay.error is not None:
                 raise replay.error from None
             replayed: R = replay.result
@@ -218,7 +224,7 @@ class CommunityHandle:
         except StorageError:
             raise  # not a refusal: a redelivery must run the command again
         except HuarongError as exc:
-            bound.info("command.refused", error=type(exc).__name__)
+            bound().info("command.refused", error=type(exc).__name__)
             if delivery is not None:
                 await self._record_failure(delivery, exc)
             raise
@@ -292,7 +298,7 @@ class _Replayed(Exception):
         return cls(error=converter.structure(stored.result["params"], error_type))
 
 
-async def _with_retries(attempt: Callable[[], Awaitable[T]], bound: Any) -> T:
+async def _with_retries(attempt: Callable[[], Awaitable[T]], bound: Callable[[], Any]) -> T:
     """Run a whole transaction again when a concurrent one won a race.
 
     On PostgreSQL two transactions may both find "no such row" and then
@@ -305,7 +311,7 @@ async def _with_retries(attempt: Callable[[], Awaitable[T]], bound: Any) -> T:
         except (ConstraintViolation, TransientConflict) as exc:
             if number == ATTEMPTS:
                 raise
-            bound.info("storage.retry", attempt=number, error=type(exc).__name__)
+            bound().info("storage.retry", attempt=number, error=type(exc).__name__)
     raise AssertionError("unreachable")
 
 

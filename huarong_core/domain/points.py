@@ -137,6 +137,8 @@ FractionLike = Fraction | Decimal | int | float | str
 
 def _to_fraction(value: FractionLike) -> Fraction:
     """An exact number; a float is read as written (`1.1` is 11/10, not its binary neighbour)."""
+    if type(value) is Fraction:
+        return value  # already exact; the common case on the hot path
     if isinstance(value, bool):
         raise TypeError("a boolean is not a number")
     if isinstance(value, float):

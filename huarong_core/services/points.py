@@ -35,6 +35,7 @@ from huarong_core.commands import (
     VerifyLedger,
 )
 from huarong_core.config import RuleEntry, rule_from_entry, structure_rule_entry
+from huarong_core.domain.members import MemberStatus
 from huarong_core.domain.points import (
     MANUAL_TRIGGER,
     MemberFacts,
@@ -99,8 +100,10 @@ async def rules_for(ctx: Context, trigger: str) -> list[Rule]:
     """The enabled rules one kind of activity evaluates (read once per unit of work)."""
     key = f"rules:{trigger}"
     if key not in ctx.memo:
-        texts = await ctx.repos.points.enabled_rules_for(trigger)
+        texts, season = await ctx.repos.points.enabled_rules_for(trigger)
         ctx.memo[key] = [_parse_rule(text) for text in texts]
+        if texts:
+            ctx.memo.setdefault("season", season)
     rules: list[Rule] = ctx.memo[key]
     return rules
 
@@ -223,11 +226,19 @@ async def debit(ctx: Context, entry: NewEntry) -> tuple[LedgerEntry, Taken]:
 
 
 async def _facts(ctx: Context, member_id: int) -> MemberFacts:
-    member = await get_member(ctx, member_id)
-    return MemberFacts(member.id, member.categories, member.is_active)
+    found = await ctx.repos.points.member_facts(member_id)
+    if found is None:
+        raise NotFound(entity="member", ref=f"#{member_id}")
+    status, categories = found
+    return MemberFacts(member_id, categories, status == MemberStatus.ACTIVE.value)
+
+
+NO_HISTORY = RuleHistory()
 
 
 async def _history(ctx: Context, rule: Rule, trigger: Trigger) -> RuleHistory:
+    if not (rule.caps or rule.point_caps or rule.cooldown or rule.once_per_target or rule.streak):
+        return NO_HISTORY  # nothing about the past can change this rule's decision
     points = ctx.repos.points
     tz = ctx.community.tz
     counts: dict[Period, int] = {}
@@ -272,9 +283,12 @@ async def _streak(ctx: Context, rule: Rule, trigger: Trigger, weeks: int) -> tup
     return run, current in earned
 
 
+ONE = Fraction(1)
+
+
 def _trigger(cmd: RecordActivity, now: datetime) -> Trigger:
     try:
-        units = Fraction(cmd.units)
+        units = ONE if cmd.units == "1" else Fraction(cmd.units)
     except (ValueError, ZeroDivisionError):
         raise InvalidValue(field="units", value=cmd.units, reason="not_a_number") from None
     return Trigger(

@@ -42,8 +42,11 @@ def handles(command: type[C]) -> Callable[[Handler[C]], Handler[C]]:
 
 
 def handler_for(command: type[Command[Any]]) -> HandlerSpec | None:
-    _load_handlers()
-    return _HANDLERS.get(command)
+    found = _HANDLERS.get(command)
+    if found is None:
+        _load_handlers()
+        found = _HANDLERS.get(command)
+    return found
 
 
 def registered_commands() -> frozenset[type[Command[Any]]]:

@@ -8,12 +8,15 @@ helpers and never branch on the dialect.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from typing import Any
 
 
+@functools.lru_cache(maxsize=256)
 def sqlite_timestamp(value: datetime) -> str:
+    """Cached: one unit of work stores the same `now` in several rows."""
     if value.tzinfo is None:
         raise ValueError("naive datetimes are not stored; pass an aware datetime")
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -53,8 +53,12 @@ MAX_GROUP = 64
 """Units committed together at most; bounds the latency one commit adds."""
 
 
-def _adapt(args: Sequence[Any]) -> tuple[Any, ...]:
-    return tuple(sqlite_timestamp(a) if isinstance(a, datetime) else a for a in args)
+def _adapt(args: Sequence[Any]) -> Sequence[Any]:
+    """Datetimes as the text SQLite stores; other values pass as they are."""
+    for value in args:
+        if isinstance(value, datetime):
+            return [sqlite_timestamp(a) if isinstance(a, datetime) else a for a in args]
+    return args
 
 
 def _missing_parent(path: str) -> str | None:
@@ -248,18 +252,26 @@ class _Worker:
             return
         conn = ThreadConnection(raw)
         outcomes: list[tuple[_Unit, Any, BaseException | None]] = []
+        # A unit alone needs no savepoint: if it fails, the transaction is its own.
+        alone = len(group) == 1
         for unit in group:
             if not unit.future.set_running_or_notify_cancel():
                 continue
-            raw.execute("SAVEPOINT huarong_unit")
+            if not alone:
+                raw.execute("SAVEPOINT huarong_unit")
             try:
                 result = unit.context.run(drive, unit.fn(conn))
             except BaseException as exc:  # handed to the caller, never swallowed
+                if alone:
+                    raw.execute("ROLLBACK")
+                    unit.future.set_exception(exc)
+                    return
                 raw.execute("ROLLBACK TO SAVEPOINT huarong_unit")
                 raw.execute("RELEASE SAVEPOINT huarong_unit")
                 outcomes.append((unit, None, exc))
             else:
-                raw.execute("RELEASE SAVEPOINT huarong_unit")
+                if not alone:
+                    raw.execute("RELEASE SAVEPOINT huarong_unit")
                 outcomes.append((unit, result, None))
         try:
             raw.execute("COMMIT")

@@ -151,18 +151,34 @@ class PointsRepository:
             for r in rows
         ]
 
-    async def enabled_rules_for(self, trigger: str) -> list[str]:
-        """The stored definitions (JSON text) of the enabled rules of one trigger.
+    async def enabled_rules_for(self, trigger: str) -> tuple[list[str], str]:
+        """The stored definitions (JSON text) of the enabled rules of one trigger, and the
+        season length, in one query (this is every activity's first read).
 
         The text is returned as stored so the caller can cache its parsing.
         """
         rows = await self._conn.fetch(
-            "SELECT definition FROM points_rules WHERE community_id = $1 AND trigger = $2"
-            " AND enabled ORDER BY key",
+            "SELECT definition, (SELECT season FROM points_settings s"
+            " WHERE s.community_id = $1) AS season FROM points_rules"
+            " WHERE community_id = $1 AND trigger = $2 AND enabled ORDER BY key",
             self._cid,
             trigger,
         )
-        return [str(r["definition"]) for r in rows]
+        season = str(rows[0]["season"] or "quarter") if rows else "quarter"
+        return [str(r["definition"]) for r in rows], season
+
+    async def member_facts(self, member_id: int) -> tuple[str, frozenset[str]] | None:
+        """A member's status and categories, in one query (what rules filter on)."""
+        rows = await self._conn.fetch(
+            "SELECT m.status, c.category_key FROM members m LEFT JOIN member_categories c"
+            " ON c.community_id = m.community_id AND c.member_id = m.id"
+            " WHERE m.community_id = $1 AND m.id = $2",
+            self._cid,
+            member_id,
+        )
+        if not rows:
+            return None
+        return rows[0]["status"], frozenset(r["category_key"] for r in rows if r["category_key"])
 
     async def save_rule(
         self,
