@@ -140,13 +140,22 @@ async def credit(ctx: Context, entry: NewEntry) -> LedgerEntry:
     A negative line (a penalty, a deduction) never drives the balance below
     zero: it takes what there is, and the line records what it took.
     """
+    credited = await _credit(ctx, entry, once=False)
+    assert credited is not None  # only `once` lines can find a twin
+    return credited
+
+
+async def _credit(ctx: Context, entry: NewEntry, *, once: bool) -> LedgerEntry | None:
+    """`credit`; with `once` (positive rule awards), None if the source was already awarded."""
     points = ctx.repos.points
     delta = entry.delta
     if delta < 0:
         taken, _ = await _consume(ctx, entry.member_id, -delta, allow_partial=True)
         delta = -taken
         entry = attrs.evolve(entry, delta=delta)
-    entry_id = await points.append(entry, ctx.now)
+    entry_id = await points.append(entry, ctx.now, once=once and delta > 0)
+    if entry_id is None:
+        return None
     scoring = delta if entry.kind in SCORING_KINDS else 0
     await points.add_to_balance(entry.member_id, delta if delta > 0 else 0, scoring, ctx.now)
     if scoring:
@@ -209,6 +218,7 @@ async def debit(ctx: Context, entry: NewEntry) -> tuple[LedgerEntry, Taken]:
     """
     _, taken = await _consume(ctx, entry.member_id, -entry.delta, allow_partial=False)
     entry_id = await ctx.repos.points.append(entry, ctx.now)
+    assert entry_id is not None
     return LedgerEntry(
         id=entry_id,
         member_id=entry.member_id,
@@ -234,6 +244,18 @@ async def _facts(ctx: Context, member_id: int) -> MemberFacts:
 
 
 NO_HISTORY = RuleHistory()
+
+
+def _has_limits(rule: Rule) -> bool:
+    return bool(
+        rule.caps or rule.point_caps or rule.cooldown or rule.once_per_target or rule.streak
+    )
+
+
+def _is_plain(rule: Rule) -> bool:
+    """Earns a positive amount with no limits and no approval: history cannot matter."""
+    positive = (rule.per_unit if rule.per_unit is not None else rule.points) > 0
+    return positive and not rule.approval and not _has_limits(rule)
 
 
 async def _history(ctx: Context, rule: Rule, trigger: Trigger) -> RuleHistory:
@@ -319,7 +341,12 @@ async def record_activity(
     points = ctx.repos.points
     results = []
     for rule in matching:
-        if await points.already_awarded(rule.key, trigger.source_id):
+        # A plain earning rule (no limits, no approval) decides the same however
+        # often it sees an event, so its ledger insert itself finds a duplicate;
+        # any other rule looks first, so a redelivery answers "duplicate", not
+        # "cap reached" (its own first award would count toward the cap).
+        plain = _is_plain(rule)
+        if not plain and await points.already_awarded(rule.key, trigger.source_id):
             results.append(AwardResult(rule.key, "duplicate", 0))
             continue
         decision = evaluate(
@@ -344,7 +371,7 @@ async def record_activity(
             ctx.record(PointsPending(trigger.member_id, rule.key, decision.points, pending_id))
             results.append(AwardResult(rule.key, "pending", decision.points, None, pending_id))
             continue
-        entry = await credit(
+        entry = await _credit(
             ctx,
             NewEntry(
                 member_id=trigger.member_id,
@@ -361,7 +388,11 @@ async def record_activity(
                 bonus=decision.bonus,
                 expires_at=decision.expires_at,
             ),
+            once=plain,
         )
+        if entry is None:
+            results.append(AwardResult(rule.key, "duplicate", 0))
+            continue
         ctx.record(PointsAwarded(trigger.member_id, entry.delta, rule.key, entry.id))
         results.append(AwardResult(rule.key, "awarded", entry.delta, decision.reason, entry.id))
     return tuple(results)

@@ -7,6 +7,7 @@ a redelivered input finds the delivery row written by the same commit.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -31,26 +32,74 @@ from huarong_core.storage.repositories.shop import ShopRepository
 
 
 class Repositories:
-    """Every repository of one community, bound to one connection."""
+    """Every repository of one community, bound to one connection.
+
+    Each is made on first use: a unit of work touches a few of them, and it
+    runs on the hot path of every command.
+    """
 
     def __init__(self, conn: Connection, community_id: int) -> None:
         self.conn = conn
-        self.communities = CommunityRepository(conn)
-        self.bind(community_id)
+        self.community_id = community_id
 
     def bind(self, community_id: int) -> None:
         """Point every repository at `community_id` (after creating that community)."""
-        conn = self.conn
         self.community_id = community_id
-        self.organizations = OrganizationRepository(conn, community_id)
-        self.members = MemberRepository(conn, community_id)
-        self.identities = IdentityRepository(conn, community_id)
-        self.roles = RoleRepository(conn, community_id)
-        self.audit = AuditRepository(conn, community_id)
-        self.outbox = OutboxRepository(conn, community_id)
-        self.deliveries = DeliveryRepository(conn, community_id)
-        self.points = PointsRepository(conn, community_id)
-        self.shop = ShopRepository(conn, community_id)
+        for name in _BOUND:
+            self.__dict__.pop(name, None)
+
+    @functools.cached_property
+    def communities(self) -> CommunityRepository:
+        return CommunityRepository(self.conn)
+
+    @functools.cached_property
+    def organizations(self) -> OrganizationRepository:
+        return OrganizationRepository(self.conn, self.community_id)
+
+    @functools.cached_property
+    def members(self) -> MemberRepository:
+        return MemberRepository(self.conn, self.community_id)
+
+    @functools.cached_property
+    def identities(self) -> IdentityRepository:
+        return IdentityRepository(self.conn, self.community_id)
+
+    @functools.cached_property
+    def roles(self) -> RoleRepository:
+        return RoleRepository(self.conn, self.community_id)
+
+    @functools.cached_property
+    def audit(self) -> AuditRepository:
+        return AuditRepository(self.conn, self.community_id)
+
+    @functools.cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self.conn, self.community_id)
+
+    @functools.cached_property
+    def deliveries(self) -> DeliveryRepository:
+        return DeliveryRepository(self.conn, self.community_id)
+
+    @functools.cached_property
+    def points(self) -> PointsRepository:
+        return PointsRepository(self.conn, self.community_id)
+
+    @functools.cached_property
+    def shop(self) -> ShopRepository:
+        return ShopRepository(self.conn, self.community_id)
+
+
+_BOUND = (
+    "organizations",
+    "members",
+    "identities",
+    "roles",
+    "audit",
+    "outbox",
+    "deliveries",
+    "points",
+    "shop",
+)
 
 
 class UnitOfWork(Repositories):

@@ -119,6 +119,15 @@ def _pending(row: Row) -> PendingAward:
     )
 
 
+_INSERT = (
+    "INSERT INTO ledger (community_id, member_id, delta, bonus, kind, rule_key, trigger,"
+    " source_id, target, reason, actor_label, actor_member_id, occurred_at, created_at,"
+    " expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+)
+PLAIN_INSERT = _INSERT + " RETURNING id"
+ONCE_INSERT = _INSERT + " ON CONFLICT (community_id, rule_key, source_id) DO NOTHING RETURNING id"
+
+
 class PointsRepository:
     def __init__(self, conn: Connection, community_id: int) -> None:
         self._conn = conn
@@ -288,12 +297,10 @@ class PointsRepository:
 
     # --- the ledger ----------------------------------------------------------------------
 
-    async def append(self, entry: NewEntry, now: datetime) -> int:
+    async def append(self, entry: NewEntry, now: datetime, *, once: bool = False) -> int | None:
+        """Append a line; with `once`, None when the rule already answered that source."""
         entry_id = await self._conn.fetchval(
-            "INSERT INTO ledger (community_id, member_id, delta, bonus, kind, rule_key, trigger,"
-            " source_id, target, reason, actor_label, actor_member_id, occurred_at, created_at,"
-            " expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-            " $15) RETURNING id",
+            ONCE_INSERT if once else PLAIN_INSERT,
             self._cid,
             entry.member_id,
             entry.delta,
@@ -310,7 +317,7 @@ class PointsRepository:
             now,
             entry.expires_at,
         )
-        return int(entry_id)
+        return None if entry_id is None else int(entry_id)
 
     async def statement(
         self, member_id: int, *, before_id: int | None, limit: int
