@@ -543,11 +543,11 @@ class Report:
 
 async def run(args: argparse.Namespace, folder: Path) -> Report:
     report = Report([], [], {})
-    print(
-        f"awards: {args.awards:,} per single-award row, {args.batch_awards:,} per batched row,"
-        f" spread over {AWARD_MEMBERS:,} members; rule {TRIGGER} = 1 point, no caps"
-    )
     if not args.skip_awards:
+        print(
+            f"awards: {args.awards:,} per single-award row, {args.batch_awards:,} per batched"
+            f" row, spread over {AWARD_MEMBERS:,} members; rule {TRIGGER} = 1 point, no caps"
+        )
         print("SQLite: naive baseline ...", flush=True)
         report.awards += await naive_sqlite(folder / "naive.db", args.awards)
     async with Huarong(f"sqlite:///{folder / 'library.db'}") as huarong:
