@@ -336,7 +336,10 @@ async def record_activity(
     matching = [r for r in rules if r.trigger == trigger.kind]
     if not matching:
         return ()
-    await lock_member(ctx, trigger.member_id)
+    if not all(_is_plain(rule) for rule in matching):
+        # Caps, cooldowns and streaks read history that a concurrent award could
+        # change; plain rules only insert (once) and add, both atomic.
+        await lock_member(ctx, trigger.member_id)
     facts = await _facts(ctx, trigger.member_id)
     points = ctx.repos.points
     results = []

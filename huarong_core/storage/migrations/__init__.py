@@ -50,6 +50,8 @@ def types_for(dialect: Dialect) -> ColumnTypes:
     return ColumnTypes(
         timestamp="TEXT",
         json="TEXT",
-        auto_id="id INTEGER PRIMARY KEY AUTOINCREMENT",
-        auto_id_key="UNIQUE (community_id, id)",
+        # The rowid itself: no AUTOINCREMENT bookkeeping and no second index, since
+        # every write of an append-only table pays for each page it touches.
+        auto_id="id INTEGER PRIMARY KEY",
+        auto_id_key="CHECK (id > 0)",
     )

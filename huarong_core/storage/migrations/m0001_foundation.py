@@ -76,6 +76,7 @@ CREATE TABLE members (
 );
 CREATE INDEX members_by_organization ON members (community_id, organization_id);
 CREATE INDEX members_by_name ON members (community_id, display_name);
+CREATE INDEX members_inactive ON members (community_id, id) WHERE status <> 'active';
 
 CREATE TABLE member_categories (
     community_id BIGINT NOT NULL,

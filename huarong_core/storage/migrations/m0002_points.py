@@ -48,7 +48,6 @@ CREATE TABLE ledger (
     FOREIGN KEY (community_id, member_id) REFERENCES members (community_id, id)
 );
 CREATE UNIQUE INDEX ledger_once_per_source ON ledger (community_id, rule_key, source_id);
-CREATE INDEX ledger_by_member ON ledger (community_id, member_id, id);
 CREATE INDEX ledger_by_rule ON ledger (community_id, member_id, rule_key, occurred_at);
 CREATE INDEX ledger_by_time ON ledger (community_id, occurred_at);
 
