@@ -641,8 +641,15 @@ class PointsRepository:
         costs a short index range, not a join per member.
         """
         n = len(extra) + 2
+        # Driven from the (few) inactive members; CROSS JOIN keeps SQLite from
+        # starting at the score index and looking every higher member up.
+        score_table = "season_scores" if board == "season" else "balances"
+        season_clause = " AND s.season = $3" if board == "season" else ""
         inactive_sql = (
-            f"SELECT COUNT(*) AS n FROM {source} AND s.score > ${n} AND m.status <> 'active'"
+            f"SELECT COUNT(*) AS n FROM members m CROSS JOIN {score_table} s"
+            " WHERE m.community_id = $1 AND m.status <> 'active'"
+            " AND s.community_id = m.community_id AND s.member_id = m.id"
+            f" AND s.score > $2{season_clause}"
         )
         if board == "all":
             above = await self._conn.fetchval(
@@ -666,7 +673,7 @@ class PointsRepository:
                 score,
             )
             return int(higher) + 1
-        inactive = await self._conn.fetchval(inactive_sql, self._cid, *extra, score)
+        inactive = await self._conn.fetchval(inactive_sql, self._cid, score, *extra)
         return int(above) - int(inactive) + 1
 
     async def rank(
