@@ -24,6 +24,8 @@ from huarong_core._version import __version__
 from huarong_core.app import CommunityHandle, Huarong
 from huarong_core.cli_output import ProgressBar, table
 from huarong_core.commands import (
+    FindMember,
+    FindOrganization,
     GetLeaderboard,
     GetMember,
     ImportMembers,
@@ -47,7 +49,7 @@ from huarong_core.csv_files import (
 from huarong_core.demo import demo_activities
 from huarong_core.domain.audit import Actor
 from huarong_core.domain.members import Member, MemberStatus
-from huarong_core.errors import HuarongError, NotFound
+from huarong_core.errors import HuarongError
 from huarong_core.i18n import (
     FALLBACK_LOCALE,
     normalize_locale,
@@ -233,17 +235,8 @@ async def _organization_names(handle: CommunityHandle) -> dict[int, str]:
         offset += len(page.items)
 
 
-async def _resolve_organization(handle: CommunityHandle, ref: str, names: dict[int, str]) -> int:
-    if ref.isdigit() and int(ref) in names:
-        return int(ref)
-    for organization_id, name in names.items():
-        if name == ref:
-            return organization_id
-    page = await handle.execute(ListOrganizations(query=ref, limit=500), actor=_operator())
-    for organization in page.items:
-        if organization.key == ref:
-            return organization.id
-    raise NotFound(entity="organization", ref=ref)
+async def _resolve_organization(handle: CommunityHandle, ref: str) -> int:
+    return (await handle.execute(FindOrganization(ref), actor=_operator())).id
 
 
 def _member_json(member: Member, names: dict[int, str]) -> dict[str, Any]:
@@ -257,9 +250,7 @@ async def cmd_members_list(args: argparse.Namespace, out: Output) -> int:
         handle = await _community(huarong, args)
         names = await _organization_names(handle)
         organization_id = (
-            await _resolve_organization(handle, args.organization, names)
-            if args.organization
-            else None
+            await _resolve_organization(handle, args.organization) if args.organization else None
         )
         query = ListMembers(
             organization_id=organization_id,
@@ -338,13 +329,7 @@ async def cmd_members_show(args: argparse.Namespace, out: Output) -> int:
 
 
 async def _member_id(handle: CommunityHandle, ref: str) -> int:
-    if ref.lstrip("#").isdigit():
-        return int(ref.lstrip("#"))
-    members = await _all_members(handle, ListMembers(limit=500), everything=True)
-    for member in members:
-        if member.key == ref:
-            return member.id
-    raise NotFound(entity="member", ref=ref)
+    return (await handle.execute(FindMember(ref), actor=_operator())).member.id
 
 
 async def cmd_organizations_list(args: argparse.Namespace, out: Output) -> int:

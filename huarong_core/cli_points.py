@@ -20,18 +20,18 @@ from huarong_core.commands import (
     AwardPoints,
     Board,
     ExpirePoints,
+    FindMember,
+    FindOrganization,
     GetLeaderboard,
     GetOrganizationReport,
     GetPointsStatement,
-    ListMembers,
-    ListOrganizations,
     ListRedemptions,
     ListShopItems,
     VerifyLedger,
 )
 from huarong_core.domain.audit import Actor
 from huarong_core.domain.shop import RedemptionStatus
-from huarong_core.errors import InvalidValue, NotFound
+from huarong_core.errors import InvalidValue
 from huarong_core.serialization import converter
 
 
@@ -54,31 +54,11 @@ def _date(text: str) -> date:
 
 
 async def _member_id(handle: CommunityHandle, actor: Actor, ref: str) -> int:
-    if ref.lstrip("#").isdigit():
-        return int(ref.lstrip("#"))
-    offset = 0
-    while True:
-        page = await handle.execute(ListMembers(offset=offset, limit=500), actor=actor)
-        for member in page.items:
-            if member.key == ref:
-                return member.id
-        if not page.has_more:
-            raise NotFound(entity="member", ref=ref)
-        offset += len(page.items)
+    return (await handle.execute(FindMember(ref), actor=actor)).member.id
 
 
 async def _organization_id(handle: CommunityHandle, actor: Actor, ref: str) -> int:
-    if ref.lstrip("#").isdigit():
-        return int(ref.lstrip("#"))
-    offset = 0
-    while True:
-        page = await handle.execute(ListOrganizations(offset=offset, limit=500), actor=actor)
-        for organization in page.items:
-            if ref in (organization.key, organization.name):
-                return organization.id
-        if not page.has_more:
-            raise NotFound(entity="organization", ref=ref)
-        offset += len(page.items)
+    return (await handle.execute(FindOrganization(ref), actor=actor)).id
 
 
 def _write_csv(rows: list[list[Any]], output: Path | None) -> None:

@@ -554,3 +554,20 @@ class GetOrganizationReport(Query[OrganizationReport]):
     starts_on: date
     ends_on: date
     """Inclusive, in the community's time zone."""
+
+
+# --- lookups by the names people use ---------------------------------------------
+
+
+@attrs.frozen
+class FindMember(Query[MemberProfile]):
+    """A member by `#id`, id, or key: how people name members in commands."""
+
+    ref: str
+
+
+@attrs.frozen
+class FindOrganization(Query[Organization]):
+    """An organization by `#id`, id, key or exact name."""
+
+    ref: str

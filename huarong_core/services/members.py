@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from huarong_core.commands import (
+    FindMember,
     FindMemberByIdentity,
     GetMember,
     ListMembers,
@@ -189,6 +190,19 @@ async def get_member_profile(ctx: Context, cmd: GetMember) -> MemberProfile:
     if ctx.actor.member_id != cmd.member_id:
         ctx.require_anywhere(Permission.VIEW_MEMBERS)
     return await profile(ctx, await get_member(ctx, cmd.member_id))
+
+
+@handles(FindMember)
+async def find_member(ctx: Context, cmd: FindMember) -> MemberProfile:
+    ref = cmd.ref.strip()
+    number = ref.removeprefix("#")
+    found = await ctx.repos.members.get(int(number)) if number.isdigit() else None
+    found = found or await ctx.repos.members.by_key(ref)
+    if found is None:
+        raise NotFound(entity="member", ref=ref)
+    if ctx.actor.member_id != found.id:
+        ctx.require_anywhere(Permission.VIEW_MEMBERS)
+    return await profile(ctx, found)
 
 
 @handles(FindMemberByIdentity)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from huarong_core.commands import (
+    FindOrganization,
     GetOrganization,
     ListOrganizations,
     Page,
@@ -115,6 +116,18 @@ async def update_organization(ctx: Context, cmd: UpdateOrganization) -> Organiza
 @handles(GetOrganization)
 async def fetch_organization(ctx: Context, cmd: GetOrganization) -> Organization:
     return await get_organization(ctx, cmd.organization_id)
+
+
+@handles(FindOrganization)
+async def find_organization(ctx: Context, cmd: FindOrganization) -> Organization:
+    ref = cmd.ref.strip()
+    repo = ctx.repos.organizations
+    number = ref.removeprefix("#")
+    found = await repo.get(int(number)) if number.isdigit() else None
+    found = found or await repo.by_key(ref) or await repo.by_name(" ".join(ref.split()))
+    if found is None:
+        raise NotFound(entity="organization", ref=ref)
+    return found
 
 
 @handles(ListOrganizations)

@@ -327,6 +327,37 @@ def _trigger(cmd: RecordActivity, now: datetime) -> Trigger:
     )
 
 
+def _award_line(
+    ctx: Context,
+    *,
+    member_id: int,
+    points: int,
+    rule_key: str,
+    trigger: str,
+    source_id: str,
+    target: str | None,
+    occurred_at: datetime,
+    bonus: int,
+    expires_at: datetime | None,
+) -> NewEntry:
+    """The ledger line of a rule's award, by whoever makes it happen now."""
+    return NewEntry(
+        member_id=member_id,
+        delta=points,
+        kind="award",
+        reason=rule_key,
+        occurred_at=occurred_at,
+        actor_label=ctx.actor.label,
+        actor_member_id=ctx.actor.member_id,
+        rule_key=rule_key,
+        trigger=trigger,
+        source_id=source_id,
+        target=target,
+        bonus=bonus,
+        expires_at=expires_at,
+    )
+
+
 async def record_activity(
     ctx: Context, trigger: Trigger, rules: list[Rule] | None = None
 ) -> tuple[AwardResult, ...]:
@@ -374,25 +405,19 @@ async def record_activity(
             ctx.record(PointsPending(trigger.member_id, rule.key, decision.points, pending_id))
             results.append(AwardResult(rule.key, "pending", decision.points, None, pending_id))
             continue
-        entry = await _credit(
+        line = _award_line(
             ctx,
-            NewEntry(
-                member_id=trigger.member_id,
-                delta=decision.points,
-                kind="award",
-                reason=rule.key,
-                occurred_at=trigger.occurred_at,
-                actor_label=ctx.actor.label,
-                actor_member_id=ctx.actor.member_id,
-                rule_key=rule.key,
-                trigger=trigger.kind,
-                source_id=trigger.source_id,
-                target=trigger.target,
-                bonus=decision.bonus,
-                expires_at=decision.expires_at,
-            ),
-            once=plain,
+            member_id=trigger.member_id,
+            points=decision.points,
+            rule_key=rule.key,
+            trigger=trigger.kind,
+            source_id=trigger.source_id,
+            target=trigger.target,
+            occurred_at=trigger.occurred_at,
+            bonus=decision.bonus,
+            expires_at=decision.expires_at,
         )
+        entry = await _credit(ctx, line, once=plain)
         if entry is None:
             results.append(AwardResult(rule.key, "duplicate", 0))
             continue
@@ -481,24 +506,19 @@ async def decide_pending(ctx: Context, cmd: DecidePendingAward) -> PendingAward:
     if not await points.decide_pending(cmd.pending_id, status, ctx.actor.label, cmd.note, ctx.now):
         raise InvalidValue(field="status", value=pending.status, reason="already_decided")
     if cmd.approve:
-        entry = await credit(
+        line = _award_line(
             ctx,
-            NewEntry(
-                member_id=pending.member_id,
-                delta=pending.points,
-                kind="award",
-                reason=pending.rule_key,
-                occurred_at=pending.occurred_at,
-                actor_label=ctx.actor.label,
-                actor_member_id=ctx.actor.member_id,
-                rule_key=pending.rule_key,
-                trigger=pending.trigger,
-                source_id=pending.source_id,
-                target=pending.target,
-                bonus=pending.bonus,
-                expires_at=pending.expires_at,
-            ),
+            member_id=pending.member_id,
+            points=pending.points,
+            rule_key=pending.rule_key,
+            trigger=pending.trigger,
+            source_id=pending.source_id,
+            target=pending.target,
+            occurred_at=pending.occurred_at,
+            bonus=pending.bonus,
+            expires_at=pending.expires_at,
         )
+        entry = await credit(ctx, line)
         ctx.record(PointsAwarded(pending.member_id, entry.delta, pending.rule_key, entry.id))
     await ctx.audit(
         f"points.pending.{status}",
