@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import uuid
+from collections import defaultdict
 from datetime import datetime, timedelta, tzinfo
 from fractions import Fraction
 
@@ -441,8 +442,107 @@ async def record(ctx: Context, cmd: RecordActivity) -> tuple[AwardResult, ...]:
 
 @handles(RecordActivities)
 async def record_many(ctx: Context, cmd: RecordActivities) -> tuple[tuple[AwardResult, ...], ...]:
+    """Many activities in one unit: plain rules in bulk, every other rule one by one.
+
+    Activities whose rules are all plain (positive, no limits, no approval)
+    cannot affect one another's decisions, so they are evaluated in memory
+    and written with one statement call per table; the answers are the same
+    as recording them one at a time.
+    """
     ctx.require_anywhere(Permission.MANAGE_POINTS)
-    return tuple([await record_activity(ctx, _trigger(a, ctx.now)) for a in cmd.activities])
+    results: list[tuple[AwardResult, ...]] = [()] * len(cmd.activities)
+    plain: list[tuple[int, Trigger, list[Rule]]] = []
+    for index, activity in enumerate(cmd.activities):
+        trigger = _trigger(activity, ctx.now)
+        rules = [r for r in await rules_for(ctx, trigger.kind) if r.trigger == trigger.kind]
+        if rules and all(_is_plain(rule) for rule in rules):
+            plain.append((index, trigger, rules))
+        elif rules:
+            results[index] = await record_activity(ctx, trigger, rules)
+    if plain:
+        for index, answer in (await _record_plain(ctx, plain)).items():
+            results[index] = answer
+    return tuple(results)
+
+
+async def _record_plain(
+    ctx: Context, jobs: list[tuple[int, Trigger, list[Rule]]]
+) -> dict[int, tuple[AwardResult, ...]]:
+    points = ctx.repos.points
+    facts = await points.facts_of([trigger.member_id for _, trigger, _ in jobs])
+    earlier = await points.awarded_sources([trigger.source_id for _, trigger, _ in jobs])
+    seen: set[tuple[str, str]] = set(earlier)
+    lines: list[NewEntry] = []
+    answers: dict[int, list[AwardResult | NewEntry]] = {}
+    for index, trigger, rules in jobs:
+        found = facts.get(trigger.member_id)
+        if found is None:
+            raise NotFound(entity="member", ref=f"#{trigger.member_id}")
+        member = MemberFacts(trigger.member_id, found[1], found[0] == MemberStatus.ACTIVE.value)
+        answer: list[AwardResult | NewEntry] = []
+        for rule in rules:
+            key = (rule.key, trigger.source_id)
+            if key in seen:
+                answer.append(AwardResult(rule.key, "duplicate", 0))
+                continue
+            decision = evaluate(rule, trigger, member, NO_HISTORY, ctx.community.tz)
+            if decision.outcome is Outcome.SKIPPED:
+                answer.append(AwardResult(rule.key, "skipped", 0, decision.reason))
+                continue
+            seen.add(key)
+            line = _award_line(
+                ctx,
+                member_id=trigger.member_id,
+                points=decision.points,
+                rule_key=rule.key,
+                trigger=trigger.kind,
+                source_id=trigger.source_id,
+                target=trigger.target,
+                occurred_at=trigger.occurred_at,
+                bonus=decision.bonus,
+                expires_at=decision.expires_at,
+            )
+            lines.append(line)
+            answer.append(line)
+        answers[index] = answer
+    if lines:
+        await points.append_many(lines, ctx.now)
+        ids = await points.awarded_sources([line.source_id or "" for line in lines])
+        balances: dict[int, int] = defaultdict(int)
+        seasons: dict[tuple[str, int], int] = defaultdict(int)
+        length = await _season(ctx)
+        lots = []
+        for line in lines:
+            entry_id = ids[(line.rule_key or "", line.source_id or "")]
+            balances[line.member_id] += line.delta
+            season = season_of(line.occurred_at, ctx.community.tz, length)
+            seasons[(season, line.member_id)] += line.delta
+            if line.expires_at is not None:
+                lots.append(
+                    (entry_id, line.member_id, line.occurred_at, line.expires_at, line.delta)
+                )
+            ctx.record(PointsAwarded(line.member_id, line.delta, line.rule_key, entry_id))
+        await points.add_to_balances(balances, ctx.now)
+        await points.add_to_seasons(seasons)
+        if lots:
+            await points.add_lots(lots)
+    else:
+        ids = {}
+    return {
+        index: tuple(
+            item
+            if isinstance(item, AwardResult)
+            else AwardResult(
+                item.rule_key or "",
+                "awarded",
+                item.delta,
+                None,
+                ids[(item.rule_key or "", item.source_id or "")],
+            )
+            for item in answer
+        )
+        for index, answer in answers.items()
+    }
 
 
 @handles(AwardPoints)

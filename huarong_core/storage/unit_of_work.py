@@ -145,6 +145,9 @@ class UnitOfWork(Repositories):
 
     async def flush(self) -> None:
         """Write the recorded events to the outbox (the unit's last step)."""
-        for event in self._events:
-            payload: dict[str, Any] = self._converter.unstructure(event)
-            await self.outbox.append(event.kind, payload, self.now)
+        if self._events:
+            unstructure = self._converter.unstructure
+            messages: list[tuple[str, dict[str, Any]]] = [
+                (event.kind, unstructure(event)) for event in self._events
+            ]
+            await self.outbox.append_many(messages, self.now)

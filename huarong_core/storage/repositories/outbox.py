@@ -35,6 +35,17 @@ class OutboxRepository:
             now,
         )
 
+    async def append_many(self, messages: list[tuple[str, dict[str, Any]]], now: datetime) -> None:
+        """Several events in one statement call (a unit usually records one or a batch)."""
+        if len(messages) == 1:
+            kind, payload = messages[0]
+            await self.append(kind, payload, now)
+            return
+        await self._conn.executemany(
+            "INSERT INTO outbox (community_id, kind, payload, created_at) VALUES ($1, $2, $3, $4)",
+            [(self._cid, kind, dumps(payload), now) for kind, payload in messages],
+        )
+
     async def pending(self, limit: int = 100) -> list[OutboxMessage]:
         rows = await self._conn.fetch(
             "SELECT id, kind, payload, created_at, attempts FROM outbox"

@@ -11,6 +11,7 @@ import attrs
 from huarong_core.domain.points import Lot
 from huarong_core.storage.base import Connection, Row
 from huarong_core.storage.codec import as_datetime, as_optional_datetime, dumps, loads
+from huarong_core.storage.repositories._helpers import placeholders
 
 
 @attrs.frozen
@@ -696,4 +697,94 @@ class PointsRepository:
             member_id,
             row["display_name"],
             score,
+        )
+
+    # --- many awards at once (the batched path of plain rules) --------------------------
+
+    async def facts_of(self, member_ids: Sequence[int]) -> dict[int, tuple[str, frozenset[str]]]:
+        found: dict[int, tuple[str, set[str]]] = {}
+        unique = sorted(set(member_ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            rows = await self._conn.fetch(
+                "SELECT m.id, m.status, c.category_key FROM members m"
+                " LEFT JOIN member_categories c"
+                " ON c.community_id = m.community_id AND c.member_id = m.id"
+                f" WHERE m.community_id = $1 AND m.id IN ({placeholders(2, len(chunk))})",
+                self._cid,
+                *chunk,
+            )
+            for r in rows:
+                _, categories = found.setdefault(int(r["id"]), (r["status"], set()))
+                if r["category_key"]:
+                    categories.add(r["category_key"])
+        return {k: (status, frozenset(c)) for k, (status, c) in found.items()}
+
+    async def awarded_sources(self, source_ids: Sequence[str]) -> dict[tuple[str, str], int]:
+        """(rule_key, source_id) -> ledger id, for the sources already in the ledger."""
+        found: dict[tuple[str, str], int] = {}
+        unique = sorted(set(source_ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            rows = await self._conn.fetch(
+                "SELECT id, rule_key, source_id FROM ledger WHERE community_id = $1"
+                f" AND source_id IN ({placeholders(2, len(chunk))}) AND rule_key IS NOT NULL",
+                self._cid,
+                *chunk,
+            )
+            for r in rows:
+                found[(r["rule_key"], r["source_id"])] = int(r["id"])
+        return found
+
+    async def append_many(self, entries: Sequence[NewEntry], now: datetime) -> None:
+        await self._conn.executemany(
+            PLAIN_INSERT.removesuffix(" RETURNING id"),
+            [
+                (
+                    self._cid,
+                    e.member_id,
+                    e.delta,
+                    e.bonus,
+                    e.kind,
+                    e.rule_key,
+                    e.trigger,
+                    e.source_id,
+                    e.target,
+                    e.reason,
+                    e.actor_label,
+                    e.actor_member_id,
+                    e.occurred_at,
+                    now,
+                    e.expires_at,
+                )
+                for e in entries
+            ],
+        )
+
+    async def add_to_balances(self, deltas: dict[int, int], now: datetime) -> None:
+        """Positive earnings (balance and score alike) for several members."""
+        await self._conn.executemany(
+            "INSERT INTO balances (community_id, member_id, balance, score, updated_at)"
+            " VALUES ($1, $2, $3, $3, $4) ON CONFLICT (community_id, member_id) DO UPDATE SET"
+            " balance = balances.balance + excluded.balance,"
+            " score = balances.score + excluded.score, updated_at = excluded.updated_at",
+            [(self._cid, member_id, delta, now) for member_id, delta in sorted(deltas.items())],
+        )
+
+    async def add_to_seasons(self, deltas: dict[tuple[str, int], int]) -> None:
+        await self._conn.executemany(
+            "INSERT INTO season_scores (community_id, season, member_id, score)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (community_id, season, member_id) DO UPDATE"
+            " SET score = season_scores.score + excluded.score",
+            [
+                (self._cid, season, member, delta)
+                for (season, member), delta in sorted(deltas.items())
+            ],
+        )
+
+    async def add_lots(self, lots: Sequence[tuple[int, int, datetime, datetime, int]]) -> None:
+        await self._conn.executemany(
+            "INSERT INTO point_lots (community_id, entry_id, member_id, earned_at, expires_at,"
+            " remaining) VALUES ($1, $2, $3, $4, $5, $6)",
+            [(self._cid, *lot) for lot in lots],
         )
