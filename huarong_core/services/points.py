@@ -470,7 +470,9 @@ async def _record_plain(
 ) -> dict[int, tuple[AwardResult, ...]]:
     points = ctx.repos.points
     facts = await points.facts_of([trigger.member_id for _, trigger, _ in jobs])
-    earlier = await points.awarded_sources([trigger.source_id for _, trigger, _ in jobs])
+    earlier = await points.awarded_sources(
+        [(rule.key, trigger.source_id) for _, trigger, rules in jobs for rule in rules]
+    )
     seen: set[tuple[str, str]] = set(earlier)
     lines: list[NewEntry] = []
     answers: dict[int, list[AwardResult | NewEntry]] = {}
@@ -507,7 +509,9 @@ async def _record_plain(
         answers[index] = answer
     if lines:
         await points.append_many(lines, ctx.now)
-        ids = await points.awarded_sources([line.source_id or "" for line in lines])
+        ids = await points.awarded_sources(
+            [(line.rule_key or "", line.source_id or "") for line in lines]
+        )
         balances: dict[int, int] = defaultdict(int)
         seasons: dict[tuple[str, int], int] = defaultdict(int)
         length = await _season(ctx)

@@ -720,20 +720,38 @@ class PointsRepository:
                     categories.add(r["category_key"])
         return {k: (status, frozenset(c)) for k, (status, c) in found.items()}
 
-    async def awarded_sources(self, source_ids: Sequence[str]) -> dict[tuple[str, str], int]:
-        """(rule_key, source_id) -> ledger id, for the sources already in the ledger."""
+    async def awarded_sources(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """(rule_key, source_id) -> ledger id, for the pairs already in the ledger.
+
+        Asked per rule, so each lookup is a range of the exactly-once index.
+        """
+        by_rule: dict[str, set[str]] = {}
+        for rule_key, source_id in pairs:
+            by_rule.setdefault(rule_key, set()).add(source_id)
         found: dict[tuple[str, str], int] = {}
-        unique = sorted(set(source_ids))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            rows = await self._conn.fetch(
-                "SELECT id, rule_key, source_id FROM ledger WHERE community_id = $1"
-                f" AND source_id IN ({placeholders(2, len(chunk))}) AND rule_key IS NOT NULL",
-                self._cid,
-                *chunk,
-            )
-            for r in rows:
-                found[(r["rule_key"], r["source_id"])] = int(r["id"])
+        for rule_key, sources in sorted(by_rule.items()):
+            unique = sorted(sources)
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                if self._conn.dialect == "postgres":
+                    # One prepared plan for any batch size (an IN list plans anew per size).
+                    rows = await self._conn.fetch(
+                        "SELECT id, source_id FROM ledger WHERE community_id = $1"
+                        " AND rule_key = $2 AND source_id = ANY($3::text[])",
+                        self._cid,
+                        rule_key,
+                        chunk,
+                    )
+                else:
+                    rows = await self._conn.fetch(
+                        "SELECT id, source_id FROM ledger WHERE community_id = $1"
+                        f" AND rule_key = $2 AND source_id IN ({placeholders(3, len(chunk))})",
+                        self._cid,
+                        rule_key,
+                        *chunk,
+                    )
+                for r in rows:
+                    found[(rule_key, r["source_id"])] = int(r["id"])
         return found
 
     async def append_many(self, entries: Sequence[NewEntry], now: datetime) -> None:
