@@ -393,7 +393,7 @@ class SetPointsRuleEnabled(Command[Rule]):
 
 @attrs.frozen
 class ListPointsRules(Query[tuple[Rule, ...]]):
-    pass
+    """Every rule of the community, enabled or not."""
 
 
 # --- the shop ------------------------------------------------------------------------
