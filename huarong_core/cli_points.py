@@ -27,6 +27,7 @@ from huarong_core.commands import (
     GetPointsStatement,
     ListRedemptions,
     ListShopItems,
+    RestockItem,
     VerifyLedger,
 )
 from huarong_core.domain.audit import Actor
@@ -275,6 +276,21 @@ async def shop_redemptions(
     return 0
 
 
+async def shop_restock(
+    huarong: Huarong,
+    handle: CommunityHandle,
+    actor: Actor,
+    args: argparse.Namespace,
+    out: _Out,
+) -> int:
+    item = await handle.execute(RestockItem(args.item, args.quantity), actor=actor)
+    if out.json:
+        out.data(converter.unstructure(item))
+    else:
+        out.say(out.t("cli.shop.restocked", item=item.key, stock=item.stock))
+    return 0
+
+
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     points = sub.add_parser("points", help="the points economy")
     psub = points.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -325,3 +341,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--status", choices=[s.value for s in RedemptionStatus])
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(points_handler=shop_redemptions)
+    p = ssub.add_parser("restock", parents=[common], help="add stock (negative removes)")
+    p.add_argument("item", help="item key")
+    p.add_argument("quantity", type=int)
+    p.set_defaults(points_handler=shop_restock)

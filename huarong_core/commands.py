@@ -17,6 +17,7 @@ import attrs
 
 from huarong_core.config import RuleEntry, ShopItemEntry
 from huarong_core.domain.audit import AuditEntry
+from huarong_core.domain.ledger import LedgerEntry, PendingAward
 from huarong_core.domain.members import Identity, Member, MemberStatus
 from huarong_core.domain.organizations import Organization
 from huarong_core.domain.points import Lot, Rule
@@ -24,7 +25,6 @@ from huarong_core.domain.roles import Role, RoleGrant, Scope
 from huarong_core.domain.shop import Redemption, RedemptionStatus, ShopItem
 from huarong_core.domain.text import LocalizedText
 from huarong_core.errors import Problem
-from huarong_core.storage.repositories.points import LedgerEntry, PendingAward
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -571,3 +571,15 @@ class FindOrganization(Query[Organization]):
     """An organization by `#id`, id, key or exact name."""
 
     ref: str
+
+
+@attrs.frozen
+class RestockItem(Command[ShopItem]):
+    """Add stock to an item (negative removes, never below zero); audit-logged.
+
+    The community file gives an item its opening stock only, so stock that
+    arrives later comes in through here.
+    """
+
+    item_key: str
+    quantity: int

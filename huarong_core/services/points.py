@@ -36,6 +36,7 @@ from huarong_core.commands import (
     VerifyLedger,
 )
 from huarong_core.config import RuleEntry, rule_from_entry, structure_rule_entry
+from huarong_core.domain.ledger import LedgerEntry, NewEntry, PendingAward
 from huarong_core.domain.members import MemberStatus
 from huarong_core.domain.points import (
     MANUAL_TRIGGER,
@@ -59,7 +60,6 @@ from huarong_core.serialization import converter
 from huarong_core.services.context import Context
 from huarong_core.services.members import get_member
 from huarong_core.services.registry import handles
-from huarong_core.storage.repositories.points import LedgerEntry, NewEntry, PendingAward
 
 SCORING_KINDS = frozenset({"award", "manual"})
 """Ledger kinds that count toward leaderboards; spending, refunds and expiry do not."""

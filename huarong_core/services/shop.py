@@ -17,8 +17,10 @@ from huarong_core.commands import (
     ListRedemptions,
     ListShopItems,
     RedeemItem,
+    RestockItem,
 )
 from huarong_core.config import ShopItemEntry, item_from_entry
+from huarong_core.domain.ledger import NewEntry
 from huarong_core.domain.points import period_start
 from huarong_core.domain.roles import Permission, Scope
 from huarong_core.domain.shop import Redemption, RedemptionStatus, ShopItem
@@ -35,7 +37,6 @@ from huarong_core.services.context import Context
 from huarong_core.services.members import get_member
 from huarong_core.services.points import credit, debit, lock_member
 from huarong_core.services.registry import handles
-from huarong_core.storage.repositories.points import NewEntry
 
 MAX_QUANTITY = 100
 
@@ -88,6 +89,19 @@ async def define_item(ctx: Context, cmd: DefineShopItem) -> ShopItem:
     ctx.require(Permission.MANAGE_SHOP, _station_scope(cmd.definition.station))
     item, _ = await save_item(ctx, cmd.definition, "admin")
     return item
+
+
+@handles(RestockItem)
+async def restock(ctx: Context, cmd: RestockItem) -> ShopItem:
+    item = await _item(ctx, cmd.item_key)
+    ctx.require(Permission.MANAGE_SHOP, _station_scope(item.station))
+    if cmd.quantity == 0:
+        raise InvalidValue(field="quantity", value="0", reason="zero_points")
+    stock = await ctx.repos.shop.adjust_stock(item.key, cmd.quantity)
+    if stock is None:
+        raise OutOfStock(item=item.key, wanted=-cmd.quantity, stock=item.stock)
+    await ctx.audit("shop.restock", f"item:{item.key}", quantity=cmd.quantity, stock=stock)
+    return attrs.evolve(item, stock=stock)
 
 
 @handles(ListShopItems)

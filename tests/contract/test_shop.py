@@ -29,6 +29,7 @@ from huarong_core.commands import (
     ListShopItems,
     RecordActivity,
     RedeemItem,
+    RestockItem,
     VerifyLedger,
 )
 from huarong_core.config import LimitEntry, RuleEntry, ShopItemEntry
@@ -555,3 +556,23 @@ async def test_a_cancelled_redemption_returns_points_with_their_expiry(
     assert await handle.execute(ExpirePoints(), actor=SYSTEM) == 20
     assert await balance(handle, alice.member_id) == 0
     await assert_ledger_clean(handle)
+
+
+async def test_restocking_adds_stock_at_the_station_and_never_below_zero(shop: Pair) -> None:
+    huarong, handle = shop
+    await define(handle, item("cup", price=10, stock=2, station="service"))
+    staff = await actor_for(handle, "staff")
+    restocked = await handle.execute(RestockItem("cup", 5), actor=staff)
+    assert restocked.stock == 7
+    before = await snapshot(huarong.db)
+    with pytest.raises(OutOfStock):
+        await handle.execute(RestockItem("cup", -8), actor=staff)
+    with pytest.raises(PermissionDenied):
+        await handle.execute(RestockItem("cup", 1), actor=await actor_for(handle, "librarian"))
+    assert await snapshot(huarong.db) == before
+    assert (await handle.execute(RestockItem("cup", -7), actor=staff)).stock == 0
+    audit = await handle.execute(ListAuditEntries(action="shop.restock"), actor=SYSTEM)
+    assert [e.details for e in audit] == [
+        {"quantity": -7, "stock": 0},
+        {"quantity": 5, "stock": 7},
+    ]

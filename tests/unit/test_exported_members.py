@@ -88,6 +88,7 @@ PUBLIC = [
     "RedemptionStatus",
     "RegisterMember",
     "RegisterOrganization",
+    "RestockItem",
     "RevokeHonour",
     "RevokeRole",
     "Role",

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from huarong_core.domain.ledger import LedgerEntry, NewEntry, PendingAward
 from huarong_core.domain.points import Lot
 from huarong_core.storage.base import Connection, Row
 from huarong_core.storage.codec import as_datetime, as_optional_datetime, dumps, loads
@@ -20,64 +21,6 @@ class StoredRule:
     definition: dict[str, Any]
     source: str
     enabled: bool
-
-
-@attrs.frozen
-class LedgerEntry:
-    """One immutable line of a member's points history."""
-
-    id: int
-    member_id: int
-    delta: int
-    kind: str
-    reason: str
-    occurred_at: datetime
-    created_at: datetime
-    actor: str
-    rule_key: str | None = None
-    trigger: str | None = None
-    source_id: str | None = None
-    target: str | None = None
-    bonus: int = 0
-    expires_at: datetime | None = None
-    balance_after: int | None = None
-
-
-@attrs.frozen
-class NewEntry:
-    member_id: int
-    delta: int
-    kind: str
-    reason: str
-    occurred_at: datetime
-    actor_label: str
-    actor_member_id: int | None = None
-    rule_key: str | None = None
-    trigger: str | None = None
-    source_id: str | None = None
-    target: str | None = None
-    bonus: int = 0
-    expires_at: datetime | None = None
-
-
-@attrs.frozen
-class PendingAward:
-    id: int
-    member_id: int
-    rule_key: str
-    trigger: str
-    source_id: str
-    target: str | None
-    points: int
-    occurred_at: datetime
-    expires_at: datetime | None
-    status: str
-    created_at: datetime
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-    note: str | None = None
-    bonus: int = 0
-    """The streak bonus within `points`."""
 
 
 def _entry(row: Row) -> LedgerEntry:

@@ -121,6 +121,17 @@ class ShopRepository:
         )
         return row is not None
 
+    async def adjust_stock(self, key: str, delta: int) -> int | None:
+        """Add `delta` (may be negative) unless stock would go below zero; the new stock."""
+        row = await self._conn.fetchrow(
+            "UPDATE shop_items SET stock = stock + $3 WHERE community_id = $1 AND key = $2"
+            " AND stock + $3 >= 0 RETURNING stock",
+            self._cid,
+            key,
+            delta,
+        )
+        return None if row is None else int(row["stock"])
+
     async def return_stock(self, key: str, quantity: int) -> None:
         await self._conn.execute(
             "UPDATE shop_items SET stock = stock + $3 WHERE community_id = $1 AND key = $2",
