@@ -470,10 +470,7 @@ async def _record_plain(
 ) -> dict[int, tuple[AwardResult, ...]]:
     points = ctx.repos.points
     facts = await points.facts_of([trigger.member_id for _, trigger, _ in jobs])
-    earlier = await points.awarded_sources(
-        [(rule.key, trigger.source_id) for _, trigger, rules in jobs for rule in rules]
-    )
-    seen: set[tuple[str, str]] = set(earlier)
+    seen: set[tuple[str, str]] = set()
     lines: list[NewEntry] = []
     answers: dict[int, list[AwardResult | NewEntry]] = {}
     for index, trigger, rules in jobs:
@@ -484,7 +481,7 @@ async def _record_plain(
         answer: list[AwardResult | NewEntry] = []
         for rule in rules:
             key = (rule.key, trigger.source_id)
-            if key in seen:
+            if key in seen:  # the same source twice in one batch
                 answer.append(AwardResult(rule.key, "duplicate", 0))
                 continue
             decision = evaluate(rule, trigger, member, NO_HISTORY, ctx.community.tz)
@@ -507,16 +504,16 @@ async def _record_plain(
             lines.append(line)
             answer.append(line)
         answers[index] = answer
-    if lines:
-        await points.append_many(lines, ctx.now)
-        ids = await points.awarded_sources(
-            [(line.rule_key or "", line.source_id or "") for line in lines]
-        )
+    # The ledger's exactly-once index decides which lines are new: the rest
+    # answered an earlier delivery of their source.
+    ids = await points.insert_awards(lines, ctx.now) if lines else {}
+    written = [line for line in lines if (line.rule_key or "", line.source_id or "") in ids]
+    if written:
         balances: dict[int, int] = defaultdict(int)
         seasons: dict[tuple[str, int], int] = defaultdict(int)
         length = await _season(ctx)
         lots = []
-        for line in lines:
+        for line in written:
             entry_id = ids[(line.rule_key or "", line.source_id or "")]
             balances[line.member_id] += line.delta
             season = season_of(line.occurred_at, ctx.community.tz, length)
@@ -530,23 +527,16 @@ async def _record_plain(
         await points.add_to_seasons(seasons)
         if lots:
             await points.add_lots(lots)
-    else:
-        ids = {}
-    return {
-        index: tuple(
-            item
-            if isinstance(item, AwardResult)
-            else AwardResult(
-                item.rule_key or "",
-                "awarded",
-                item.delta,
-                None,
-                ids[(item.rule_key or "", item.source_id or "")],
-            )
-            for item in answer
-        )
-        for index, answer in answers.items()
-    }
+
+    def result(item: AwardResult | NewEntry) -> AwardResult:
+        if isinstance(item, AwardResult):
+            return item
+        key = (item.rule_key or "", item.source_id or "")
+        if key not in ids:
+            return AwardResult(key[0], "duplicate", 0)
+        return AwardResult(key[0], "awarded", item.delta, None, ids[key])
+
+    return {index: tuple(result(item) for item in answer) for index, answer in answers.items()}
 
 
 @handles(AwardPoints)

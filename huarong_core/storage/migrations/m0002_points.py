@@ -47,7 +47,7 @@ CREATE TABLE ledger (
     {t.auto_id_key},
     FOREIGN KEY (community_id, member_id) REFERENCES members (community_id, id)
 );
-CREATE UNIQUE INDEX ledger_once_per_source ON ledger (community_id, rule_key, source_id);
+CREATE UNIQUE INDEX ledger_once_per_source ON ledger (community_id, source_id, rule_key);
 CREATE INDEX ledger_by_rule ON ledger (community_id, member_id, rule_key, occurred_at);
 CREATE INDEX ledger_by_time ON ledger (community_id, occurred_at);
 

@@ -41,6 +41,18 @@ class OutboxRepository:
             kind, payload = messages[0]
             await self.append(kind, payload, now)
             return
+        if self._conn.dialect == "postgres":
+            await self._conn.execute(
+                "INSERT INTO outbox (community_id, kind, payload, created_at)"
+                " SELECT $1, u.k, u.p, $2 FROM unnest($3::text[], $4::jsonb[]) WITH ORDINALITY"
+                " AS u(k, p, n)"
+                " ORDER BY u.n",
+                self._cid,
+                now,
+                [kind for kind, _ in messages],
+                [dumps(payload) for _, payload in messages],
+            )
+            return
         await self._conn.executemany(
             "INSERT INTO outbox (community_id, kind, payload, created_at) VALUES ($1, $2, $3, $4)",
             [(self._cid, kind, dumps(payload), now) for kind, payload in messages],

@@ -69,7 +69,7 @@ _INSERT = (
     " expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 )
 PLAIN_INSERT = _INSERT + " RETURNING id"
-ONCE_INSERT = _INSERT + " ON CONFLICT (community_id, rule_key, source_id) DO NOTHING RETURNING id"
+ONCE_INSERT = _INSERT + " ON CONFLICT (community_id, source_id, rule_key) DO NOTHING RETURNING id"
 
 
 class PointsRepository:
@@ -697,7 +697,50 @@ class PointsRepository:
                     found[(rule_key, r["source_id"])] = int(r["id"])
         return found
 
-    async def append_many(self, entries: Sequence[NewEntry], now: datetime) -> None:
+    async def insert_awards(
+        self, entries: Sequence[NewEntry], now: datetime
+    ) -> dict[tuple[str, str], int]:
+        """Insert award lines once each; (rule_key, source_id) -> id of the lines written.
+
+        A line whose source the rule already answered is not written and not
+        returned. PostgreSQL does it in one statement over arrays; SQLite
+        (one writer, no round trips) looks the sources up, inserts the new
+        lines with one `executemany`, and reads their ids back.
+        """
+        if self._conn.dialect == "postgres":
+            rows = await self._conn.fetch(
+                "INSERT INTO ledger (community_id, member_id, delta, bonus, kind, rule_key,"
+                " trigger, source_id, target, reason, actor_label, actor_member_id,"
+                " occurred_at, created_at, expires_at)"
+                " SELECT $1, u.m, u.d, u.b, u.k, u.r, u.t, u.s, u.g, u.e, u.a, u.am, u.o, $2, u.x"
+                " FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],"
+                " $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[],"
+                " $14::timestamptz[], $15::timestamptz[])"
+                " AS u(m, d, b, k, r, t, s, g, e, a, am, o, x)"
+                " ON CONFLICT (community_id, source_id, rule_key) DO NOTHING"
+                " RETURNING id, rule_key, source_id",
+                self._cid,
+                now,
+                [e.member_id for e in entries],
+                [e.delta for e in entries],
+                [e.bonus for e in entries],
+                [e.kind for e in entries],
+                [e.rule_key for e in entries],
+                [e.trigger for e in entries],
+                [e.source_id for e in entries],
+                [e.target for e in entries],
+                [e.reason for e in entries],
+                [e.actor_label for e in entries],
+                [e.actor_member_id for e in entries],
+                [e.occurred_at for e in entries],
+                [e.expires_at for e in entries],
+            )
+            return {(r["rule_key"], r["source_id"]): int(r["id"]) for r in rows}
+        keys = [(e.rule_key or "", e.source_id or "") for e in entries]
+        earlier = await self.awarded_sources(keys)
+        new = [e for e, key in zip(entries, keys, strict=True) if key not in earlier]
+        if not new:
+            return {}
         await self._conn.executemany(
             PLAIN_INSERT.removesuffix(" RETURNING id"),
             [
@@ -718,12 +761,27 @@ class PointsRepository:
                     now,
                     e.expires_at,
                 )
-                for e in entries
+                for e in new
             ],
         )
+        return await self.awarded_sources([(e.rule_key or "", e.source_id or "") for e in new])
 
     async def add_to_balances(self, deltas: dict[int, int], now: datetime) -> None:
         """Positive earnings (balance and score alike) for several members."""
+        if self._conn.dialect == "postgres":
+            members = sorted(deltas)  # one lock order for every batch: no deadlocks
+            await self._conn.execute(
+                "INSERT INTO balances (community_id, member_id, balance, score, updated_at)"
+                " SELECT $1, u.m, u.d, u.d, $2 FROM unnest($3::bigint[], $4::bigint[]) AS u(m, d)"
+                " ON CONFLICT (community_id, member_id) DO UPDATE SET"
+                " balance = balances.balance + excluded.balance,"
+                " score = balances.score + excluded.score, updated_at = excluded.updated_at",
+                self._cid,
+                now,
+                members,
+                [deltas[m] for m in members],
+            )
+            return
         await self._conn.executemany(
             "INSERT INTO balances (community_id, member_id, balance, score, updated_at)"
             " VALUES ($1, $2, $3, $3, $4) ON CONFLICT (community_id, member_id) DO UPDATE SET"
@@ -733,6 +791,19 @@ class PointsRepository:
         )
 
     async def add_to_seasons(self, deltas: dict[tuple[str, int], int]) -> None:
+        if self._conn.dialect == "postgres":
+            keys = sorted(deltas)
+            await self._conn.execute(
+                "INSERT INTO season_scores (community_id, season, member_id, score)"
+                " SELECT $1, u.s, u.m, u.d FROM unnest($2::text[], $3::bigint[], $4::bigint[])"
+                " AS u(s, m, d) ON CONFLICT (community_id, season, member_id) DO UPDATE"
+                " SET score = season_scores.score + excluded.score",
+                self._cid,
+                [k[0] for k in keys],
+                [k[1] for k in keys],
+                [deltas[k] for k in keys],
+            )
+            return
         await self._conn.executemany(
             "INSERT INTO season_scores (community_id, season, member_id, score)"
             " VALUES ($1, $2, $3, $4) ON CONFLICT (community_id, season, member_id) DO UPDATE"
