@@ -424,6 +424,13 @@ async def populate(huarong: Huarong, members: int, ledger_rows: int, rng: random
             cid,
             members,
         )
+        # The library keeps members per score beside the balances; so must a bulk load.
+        await conn.execute(
+            "INSERT INTO score_counts (community_id, score, members)"
+            " SELECT community_id, score, COUNT(*) FROM balances"
+            " WHERE community_id = $1 AND score <> 0 GROUP BY community_id, score",
+            cid,
+        )
     step = max(1, 365 * 86_400 // max(1, ledger_rows))
     first = int((now - timedelta(days=366)).timestamp())
     sql = _pg_ledger_chunk() if huarong.db.dialect == "postgres" else _sqlite_ledger_chunk()

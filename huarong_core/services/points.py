@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta, tzinfo
 from fractions import Fraction
 
@@ -705,6 +705,13 @@ async def verify_ledger(ctx: Context, cmd: VerifyLedger) -> tuple[LedgerDifferen
         if seasons.get(member_id, 0) != score:
             differences.append(
                 LedgerDifference(member_id, "season_scores", seasons.get(member_id, 0), score)
+            )
+    held = Counter(score for _, score in stored.values() if score != 0)
+    counted = await points.score_counts()
+    for score in sorted(set(held) | set(counted)):
+        if held.get(score, 0) != counted.get(score, 0):
+            differences.append(
+                LedgerDifference(0, f"score_counts:{score}", counted.get(score, 0), held[score])
             )
     return tuple(differences)
 

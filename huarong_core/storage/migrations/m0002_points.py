@@ -86,6 +86,13 @@ CREATE TABLE balances (
 );
 CREATE INDEX balances_by_score ON balances (community_id, score DESC, member_id);
 
+CREATE TABLE score_counts (
+    community_id BIGINT NOT NULL REFERENCES communities (id),
+    score BIGINT NOT NULL,
+    members BIGINT NOT NULL,
+    PRIMARY KEY (community_id, score)
+);
+
 CREATE TABLE season_scores (
     community_id BIGINT NOT NULL REFERENCES communities (id),
     season TEXT NOT NULL,

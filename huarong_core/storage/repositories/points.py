@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -327,17 +328,43 @@ class PointsRepository:
     async def add_to_balance(
         self, member_id: int, delta: int, score_delta: int, now: datetime
     ) -> None:
-        await self._conn.execute(
+        score = await self._conn.fetchval(
             "INSERT INTO balances (community_id, member_id, balance, score, updated_at)"
             " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (community_id, member_id) DO UPDATE SET"
             " balance = balances.balance + excluded.balance,"
-            " score = balances.score + excluded.score, updated_at = excluded.updated_at",
+            " score = balances.score + excluded.score, updated_at = excluded.updated_at"
+            " RETURNING score",
             self._cid,
             member_id,
             delta,
             score_delta,
             now,
         )
+        if score_delta:
+            await self.move_in_score_counts({int(score) - score_delta: -1, int(score): 1})
+
+    async def move_in_score_counts(self, changes: dict[int, int]) -> None:
+        """Keep `score_counts` (members per all-time score) in step with `balances`.
+
+        A rank is then a sum over the distinct scores above, however many
+        members there are. Score 0 is not counted (it is not on the board).
+        """
+        rows = sorted((score, n) for score, n in changes.items() if score != 0 and n != 0)
+        if not rows:
+            return
+        await self._conn.executemany(
+            "INSERT INTO score_counts (community_id, score, members) VALUES ($1, $2, $3)"
+            " ON CONFLICT (community_id, score) DO UPDATE"
+            " SET members = score_counts.members + excluded.members",
+            [(self._cid, score, n) for score, n in rows],
+        )
+
+    async def score_counts(self) -> dict[int, int]:
+        rows = await self._conn.fetch(
+            "SELECT score, members FROM score_counts WHERE community_id = $1 AND members <> 0",
+            self._cid,
+        )
+        return {int(r["score"]): int(r["members"]) for r in rows}
 
     async def spend(self, member_id: int, amount: int, now: datetime) -> bool:
         """Take `amount` from the balance unless that would drive it below zero (atomic)."""
@@ -597,7 +624,8 @@ class PointsRepository:
         )
         if board == "all":
             above = await self._conn.fetchval(
-                "SELECT COUNT(*) AS n FROM balances WHERE community_id = $1 AND score > $2",
+                "SELECT COALESCE(SUM(members), 0) AS n FROM score_counts"
+                " WHERE community_id = $1 AND score > $2",
                 self._cid,
                 score,
             )
@@ -768,6 +796,25 @@ class PointsRepository:
 
     async def add_to_balances(self, deltas: dict[int, int], now: datetime) -> None:
         """Positive earnings (balance and score alike) for several members."""
+        await self._add_to_balances(deltas, now)
+        members = sorted(deltas)
+        scores: dict[int, int] = {}
+        for start in range(0, len(members), 500):
+            chunk = members[start : start + 500]
+            rows = await self._conn.fetch(
+                "SELECT member_id, score FROM balances WHERE community_id = $1"
+                f" AND member_id IN ({placeholders(2, len(chunk))})",
+                self._cid,
+                *chunk,
+            )
+            scores.update({int(r["member_id"]): int(r["score"]) for r in rows})
+        changes: dict[int, int] = defaultdict(int)
+        for member, delta in deltas.items():
+            changes[scores[member] - delta] -= 1
+            changes[scores[member]] += 1
+        await self.move_in_score_counts(changes)
+
+    async def _add_to_balances(self, deltas: dict[int, int], now: datetime) -> None:
         if self._conn.dialect == "postgres":
             members = sorted(deltas)  # one lock order for every batch: no deadlocks
             await self._conn.execute(
