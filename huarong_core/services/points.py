@@ -40,6 +40,7 @@ from huarong_core.domain.ledger import LedgerEntry, NewEntry, PendingAward
 from huarong_core.domain.members import MemberStatus
 from huarong_core.domain.points import (
     MANUAL_TRIGGER,
+    Decision,
     MemberFacts,
     Outcome,
     Period,
@@ -359,6 +360,22 @@ def _award_line(
     )
 
 
+def _line_for(ctx: Context, trigger: Trigger, decision: Decision) -> NewEntry:
+    """The ledger line of a rule's decision to award for an activity."""
+    return _award_line(
+        ctx,
+        member_id=trigger.member_id,
+        points=decision.points,
+        rule_key=decision.rule_key,
+        trigger=trigger.kind,
+        source_id=trigger.source_id,
+        target=trigger.target,
+        occurred_at=trigger.occurred_at,
+        bonus=decision.bonus,
+        expires_at=decision.expires_at,
+    )
+
+
 async def record_activity(
     ctx: Context, trigger: Trigger, rules: list[Rule] | None = None
 ) -> tuple[AwardResult, ...]:
@@ -406,18 +423,7 @@ async def record_activity(
             ctx.record(PointsPending(trigger.member_id, rule.key, decision.points, pending_id))
             results.append(AwardResult(rule.key, "pending", decision.points, None, pending_id))
             continue
-        line = _award_line(
-            ctx,
-            member_id=trigger.member_id,
-            points=decision.points,
-            rule_key=rule.key,
-            trigger=trigger.kind,
-            source_id=trigger.source_id,
-            target=trigger.target,
-            occurred_at=trigger.occurred_at,
-            bonus=decision.bonus,
-            expires_at=decision.expires_at,
-        )
+        line = _line_for(ctx, trigger, decision)
         entry = await _credit(ctx, line, once=plain)
         if entry is None:
             results.append(AwardResult(rule.key, "duplicate", 0))
@@ -489,18 +495,7 @@ async def _record_plain(
                 answer.append(AwardResult(rule.key, "skipped", 0, decision.reason))
                 continue
             seen.add(key)
-            line = _award_line(
-                ctx,
-                member_id=trigger.member_id,
-                points=decision.points,
-                rule_key=rule.key,
-                trigger=trigger.kind,
-                source_id=trigger.source_id,
-                target=trigger.target,
-                occurred_at=trigger.occurred_at,
-                bonus=decision.bonus,
-                expires_at=decision.expires_at,
-            )
+            line = _line_for(ctx, trigger, decision)
             lines.append(line)
             answer.append(line)
         answers[index] = answer
