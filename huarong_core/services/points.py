@@ -61,6 +61,7 @@ from huarong_core.serialization import converter
 from huarong_core.services.context import Context
 from huarong_core.services.members import get_member
 from huarong_core.services.registry import handles
+from huarong_core.storage.codec import dumps
 
 SCORING_KINDS = frozenset({"award", "manual"})
 """Ledger kinds that count toward leaderboards; spending, refunds and expiry do not."""
@@ -87,7 +88,7 @@ def season_of(instant: datetime, tz: tzinfo, season: str) -> str:
 async def load_rules(ctx: Context) -> list[Rule]:
     rules = []
     for stored in await ctx.repos.points.rules():
-        rule = rule_from_entry(structure_rule_entry(stored.definition))
+        rule = _parse_rule(dumps(stored.definition))
         rules.append(attrs.evolve(rule, enabled=stored.enabled))
     return rules
 

@@ -137,7 +137,7 @@ async def organization_report(ctx: Context, cmd: GetOrganizationReport) -> Organ
             earned[entry.member_id] += entry.delta
         elif entry.kind in ("redeem", "refund"):
             spent[entry.member_id] -= entry.delta  # a refund gives back what was spent
-    balances = await ctx.repos.points.all_balances()
+    balances = await ctx.repos.points.balances_of([m.id for m in members])
     rows = tuple(
         ParticipationRow(
             member_id=m.id,
@@ -145,7 +145,7 @@ async def organization_report(ctx: Context, cmd: GetOrganizationReport) -> Organ
             activities=dict(sorted(activities[m.id].items())),
             points_earned=earned[m.id],
             points_spent=spent[m.id],
-            balance=balances.get(m.id, (0, 0))[0],
+            balance=balances.get(m.id, 0),
         )
         for m in members
     )

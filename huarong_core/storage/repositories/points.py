@@ -394,6 +394,21 @@ class PointsRepository:
         )
         return {int(r["member_id"]): int(r["total"]) for r in rows}
 
+    async def balances_of(self, member_ids: Sequence[int]) -> dict[int, int]:
+        """Balances of some members (a company's people), without reading everyone's."""
+        found: dict[int, int] = {}
+        unique = sorted(set(member_ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            rows = await self._conn.fetch(
+                "SELECT member_id, balance FROM balances WHERE community_id = $1"
+                f" AND member_id IN ({placeholders(2, len(chunk))})",
+                self._cid,
+                *chunk,
+            )
+            found.update({int(r["member_id"]): int(r["balance"]) for r in rows})
+        return found
+
     async def all_balances(self) -> dict[int, tuple[int, int]]:
         rows = await self._conn.fetch(
             "SELECT member_id, balance, score FROM balances WHERE community_id = $1", self._cid
@@ -695,6 +710,7 @@ class PointsRepository:
         """(rule_key, source_id) -> ledger id, for the pairs already in the ledger.
 
         Asked per rule, so each lookup is a range of the exactly-once index.
+        (SQLite's batched path; PostgreSQL learns the same from its insert.)
         """
         by_rule: dict[str, set[str]] = {}
         for rule_key, source_id in pairs:
@@ -704,23 +720,13 @@ class PointsRepository:
             unique = sorted(sources)
             for start in range(0, len(unique), 500):
                 chunk = unique[start : start + 500]
-                if self._conn.dialect == "postgres":
-                    # One prepared plan for any batch size (an IN list plans anew per size).
-                    rows = await self._conn.fetch(
-                        "SELECT id, source_id FROM ledger WHERE community_id = $1"
-                        " AND rule_key = $2 AND source_id = ANY($3::text[])",
-                        self._cid,
-                        rule_key,
-                        chunk,
-                    )
-                else:
-                    rows = await self._conn.fetch(
-                        "SELECT id, source_id FROM ledger WHERE community_id = $1"
-                        f" AND rule_key = $2 AND source_id IN ({placeholders(3, len(chunk))})",
-                        self._cid,
-                        rule_key,
-                        *chunk,
-                    )
+                rows = await self._conn.fetch(
+                    "SELECT id, source_id FROM ledger WHERE community_id = $1"
+                    f" AND rule_key = $2 AND source_id IN ({placeholders(3, len(chunk))})",
+                    self._cid,
+                    rule_key,
+                    *chunk,
+                )
                 for r in rows:
                     found[(rule_key, r["source_id"])] = int(r["id"])
         return found
