@@ -57,10 +57,12 @@ from huarong_core.i18n import (
     render_problem,
     translate,
 )
+from huarong_core.scheduler_loop import SchedulerLoop
 from huarong_core.serialization import converter
 from huarong_core.services.configuration import LoadReport
 from huarong_core.services.imports import progress_reporter
 from huarong_core.storage import create_database, migrate, schema_status
+from huarong_core.storage.repositories.timers import TimerRepository, TimerStatus
 
 DEFAULT_DB = "sqlite:///huarong.db"
 DEMO_DB = "sqlite:///huarong-demo.db"
@@ -502,12 +504,72 @@ async def cmd_communities_list(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+async def cmd_timers_run(args: argparse.Namespace, out: Output) -> int:
+    """Fire every timer due now (in one community with --community), or keep doing so."""
+    async with Huarong(args.db) as huarong:
+        only = None if args.community is None else [(await _community(huarong, args)).community.key]
+        if args.every is not None:
+            async with SchedulerLoop(
+                huarong, interval=args.every, communities=only, actor=_operator()
+            ):
+                if not out.json:
+                    out.say(out.t("cli.timers.watching", seconds=args.every))
+                await asyncio.Event().wait()  # until Ctrl-C
+        scheduler = SchedulerLoop(huarong, communities=only, actor=_operator())
+        fired = await scheduler.run_once(raise_errors=True)
+    if out.json:
+        out.data({"fired": fired})
+    else:
+        out.say(out.t("cli.timers.fired", count=fired))
+    return 0
+
+
+async def cmd_timers_list(args: argparse.Namespace, out: Output) -> int:
+    async with Huarong(args.db) as huarong:
+        handle = await _community(huarong, args)
+        async with huarong.db.read() as conn:
+            records = await TimerRepository(conn, handle.community.id).by_status(
+                TimerStatus(args.status), args.prefix or "", args.limit
+            )
+    if out.json:
+        out.data([converter.unstructure(r) for r in records])
+        return 0
+    tz = handle.community.tz
+    rows = [
+        [
+            str(r.timer.id),
+            r.timer.key,
+            r.timer.kind,
+            r.timer.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+            str(r.timer.attempts),
+            r.last_error or "",
+        ]
+        for r in records
+    ]
+    out.say(
+        table(
+            [
+                out.t("cli.col.id"),
+                out.t("cli.col.key"),
+                out.t("cli.col.kind"),
+                out.t("cli.col.due"),
+                out.t("cli.col.attempts"),
+                out.t("cli.col.error"),
+            ],
+            rows,
+        )
+    )
+    out.say(out.t("cli.timers.count", count=len(records)))
+    return 0
+
+
 async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     """Seed the demo building (idempotently) and show what is in it."""
     directory = Path(args.dir)
     config = load_config(directory / "community.toml")
     quiet = Output(out.locale, as_json=False)
-    async with Huarong(args.db) as huarong:
+    # The scheduler runs for as long as the demo does, so its timers fire meanwhile.
+    async with Huarong(args.db) as huarong, SchedulerLoop(huarong) as scheduler:
         await huarong.apply_configuration(config, actor=_operator(), source=str(directory))
         handle = await huarong.community(config.community.key)
         for kind, name in (("organizations", "organizations.csv"), ("members", "members.csv")):
@@ -523,6 +585,7 @@ async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
                 await handle.execute(ImportMembers(str(path), member_rows), actor=_operator())
         members = await _all_members(handle, ListMembers(limit=500), everything=True)
         await handle.execute(RecordActivities(demo_activities(members)), actor=_operator())
+        await scheduler.run_once()  # what the seeding made due fires before the tour
         organizations = await handle.execute(ListOrganizations(limit=1), actor=_operator())
         stations = await _stations(huarong, handle)
         top = await handle.execute(GetLeaderboard(limit=5), actor=_operator())
@@ -569,6 +632,16 @@ async def _stations(huarong: Huarong, handle: CommunityHandle) -> list[Any]:
 
 
 Handler = Callable[[argparse.Namespace, Output], Coroutine[Any, Any, int]]
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -660,6 +733,22 @@ def build_parser() -> argparse.ArgumentParser:
     csub = comms.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = csub.add_parser("list", parents=[common], help="list communities")
     p.set_defaults(handler=cmd_communities_list)
+
+    timers = sub.add_parser("timers", help="persisted timers: reminders, closings, generation")
+    tsub = timers.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = tsub.add_parser("run", parents=[common], help="fire the timers that are due now")
+    p.add_argument(
+        "--every",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="keep running and fire due timers every SECONDS (until Ctrl-C)",
+    )
+    p.set_defaults(handler=cmd_timers_run)
+    p = tsub.add_parser("list", parents=[common], help="timers waiting to fire (soonest first)")
+    p.add_argument("--status", choices=[s.value for s in TimerStatus], default="pending")
+    p.add_argument("--prefix", help="only keys starting with this, e.g. reminder:")
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(handler=cmd_timers_list)
 
     p = sub.add_parser("demo", parents=[common], help="seed and show the demo building")
     p.add_argument("--dir", default=str(DEMO_DIR), help="folder with community.toml and CSV lists")

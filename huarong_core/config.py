@@ -13,7 +13,7 @@ from __future__ import annotations
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
@@ -28,6 +28,17 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
+from huarong_core.config_gatherings import (
+    ENTRY_TYPES as GATHERING_ENTRIES,
+)
+from huarong_core.config_gatherings import (
+    ClubEntry,
+    EventEntry,
+    GatheringsSection,
+    SalonEntry,
+    VenueEntry,
+    check_gatherings,
+)
 from huarong_core.domain.communities import DEFAULT_TIMEZONE
 from huarong_core.domain.members import PLATFORM_PATTERN
 from huarong_core.domain.points import Campaign, Period, Rule, RuleFilters, Streak
@@ -193,6 +204,11 @@ class CommunityConfig:
     roles: tuple[RoleEntry, ...] = ()
     points: PointsSection = attrs.field(factory=PointsSection)
     shop: ShopSection = attrs.field(factory=ShopSection)
+    gatherings: GatheringsSection = attrs.field(factory=GatheringsSection)
+    clubs: tuple[ClubEntry, ...] = ()
+    venues: tuple[VenueEntry, ...] = ()
+    salons: tuple[SalonEntry, ...] = ()
+    events: tuple[EventEntry, ...] = ()
 
 
 class _WrongType(TypeError):
@@ -258,6 +274,18 @@ def _instant(value: Any, _: Any) -> datetime:
     return value
 
 
+def _day(value: Any, _: Any) -> date:
+    """A TOML local date (`2026-01-01`), or its ISO text."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise _WrongType("date", value) from None
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise _WrongType("date", value)
+    return value
+
+
 def _converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True)
     conv.register_structure_hook(str, _strict(str, "string"))
@@ -265,6 +293,7 @@ def _converter() -> cattrs.Converter:
     conv.register_structure_hook(bool, _strict(bool, "boolean"))
     conv.register_structure_hook(float, _number)
     conv.register_structure_hook(datetime, _instant)
+    conv.register_structure_hook(date, _day)
     conv.register_structure_hook(LocalizedText, _text)
     conv.register_structure_hook_func(_is_tuple, _arrays(conv))
     conv.register_structure_hook_func(lambda t: t in _ENTRIES, _tables(conv))
@@ -288,6 +317,7 @@ _ENTRIES = (
     LimitEntry,
     ShopItemEntry,
     ShopSection,
+    *GATHERING_ENTRIES,
 )
 
 
@@ -313,7 +343,7 @@ def _tables(conv: cattrs.Converter) -> Callable[[Any, type[Any]], Any]:
     from cattrs.gen import make_dict_structure_fn, override
 
     def factory(cls: type[Any]) -> Callable[[Any, type[Any]], Any]:
-        if cls is StationEntry or cls is OrganizationEntry:
+        if cls in (StationEntry, OrganizationEntry, VenueEntry):
             return make_dict_structure_fn(
                 cls, conv, _cattrs_forbid_extra_keys=True, floor=override(struct_hook=_floor)
             )
@@ -380,7 +410,7 @@ def parse_config(text: str, *, source: str = "<string>") -> CommunityConfig:
         config = _CONVERTER.structure(raw, CommunityConfig)
     except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as exc:
         raise ConfigError(file=source, problems=tuple(_problems_from(exc, ""))) from None
-    problems = [*check_config(config), *check_points(config)]
+    problems = [*check_config(config), *check_points(config), *check_gatherings(config)]
     if problems:
         raise ConfigError(file=source, problems=tuple(problems))
     return config
@@ -483,7 +513,7 @@ def check_config(config: CommunityConfig) -> Iterator[Problem]:
             )
         elif kind is ScopeKind.STATION and scope_key not in station_keys:
             yield Problem(f"{where}.scope", "config.unknown_station", {"value": scope_key})
-        elif kind is ScopeKind.CLUB:
+        elif kind is ScopeKind.CLUB and scope_key not in {c.key for c in config.clubs}:
             yield Problem(f"{where}.scope", "config.unknown_club", {"value": scope_key})
         elif kind is ScopeKind.COMMUNITY and scope_key:
             yield Problem(f"{where}.scope", "config.bad_scope", {"value": grant.scope})

@@ -302,3 +302,55 @@ class AwardSkipped(HuarongError):
 
     rule: str
     reason: str
+
+
+# --- gatherings ------------------------------------------------------------------------
+
+
+@attrs.define(auto_exc=True, eq=False)
+class AlreadyInClub(HuarongError):
+    """Joining a club one is in, or has already asked to join."""
+
+    key = "error.already_in_club"
+    translated: ClassVar[dict[str, str]] = {"status": "membership"}
+
+    club: str
+    status: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class VenueUnavailable(HuarongError):
+    """A booking clashes with confirmed ones.
+
+    `conflicts` lists every clashing occurrence start, local time, `, `-separated
+    (`2026-12-03 19:00, 2026-12-10 19:00`), so the message names them all.
+    """
+
+    key = "error.venue_unavailable"
+
+    venue: str
+    conflicts: str
+
+    @property
+    def starts(self) -> tuple[str, ...]:
+        return tuple(self.conflicts.split(", ")) if self.conflicts else ()
+
+
+@attrs.define(auto_exc=True, eq=False)
+class GatheringNotOpen(HuarongError):
+    """RSVP, check-in or feedback on a gathering in the wrong state or at the wrong time."""
+
+    key = "error.gathering_not_open"
+    translated: ClassVar[dict[str, str]] = {"reason": "gathering_reason"}
+
+    gathering: str
+    reason: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class CheckInRefused(HuarongError):
+    key = "error.check_in_refused"
+    translated: ClassVar[dict[str, str]] = {"reason": "gathering_reason"}
+
+    gathering: str
+    reason: str

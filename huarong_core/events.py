@@ -157,3 +157,170 @@ class HonourGranted(Event):
     member_id: int
     honour_id: int
     honour_kind: str
+
+
+# --- clubs ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ClubCreated(Event):
+    kind = "club.created"
+    club_key: str
+
+
+@attrs.frozen
+class ClubJoinRequested(Event):
+    """A request to join an approval club: its leaders are told."""
+
+    kind = "club.join_requested"
+    club_key: str
+    member_id: int
+
+
+@attrs.frozen
+class ClubJoined(Event):
+    kind = "club.joined"
+    club_key: str
+    member_id: int
+
+
+@attrs.frozen
+class ClubLeft(Event):
+    kind = "club.left"
+    club_key: str
+    member_id: int
+
+
+@attrs.frozen
+class ClubRequestDeclined(Event):
+    kind = "club.request_declined"
+    club_key: str
+    member_id: int
+
+
+@attrs.frozen
+class ClubAnnounced(Event):
+    """A notice for every member of the club and every chat bound to it."""
+
+    kind = "club.announced"
+    club_key: str
+    text: str
+    recipients: tuple[int, ...]
+    chats: tuple[str, ...]
+    """`platform:chat_id` of each bound chat."""
+
+
+# --- venues and gatherings -----------------------------------------------------------
+
+
+@attrs.frozen
+class VenueBooked(Event):
+    kind = "venue.booked"
+    venue_key: str
+    booking_ids: tuple[int, ...]
+
+
+@attrs.frozen
+class VenueConflict(Event):
+    """A generated session could not hold its salon's venue: staff find it another."""
+
+    kind = "venue.conflict"
+    venue_key: str
+    gathering_id: int
+
+
+@attrs.frozen
+class GatheringScheduled(Event):
+    kind = "gathering.scheduled"
+    gathering_id: int
+    gathering_kind: str
+
+
+@attrs.frozen
+class GatheringChanged(Event):
+    """Time, venue or details changed: everyone going or waitlisted is told."""
+
+    kind = "gathering.changed"
+    gathering_id: int
+    fields: tuple[str, ...]
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class GatheringCancelled(Event):
+    kind = "gathering.cancelled"
+    gathering_id: int
+    reason: str
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class RsvpRecorded(Event):
+    kind = "gathering.rsvp"
+    gathering_id: int
+    member_id: int
+    status: str
+    position: int | None
+
+
+@attrs.frozen
+class WaitlistPromoted(Event):
+    """A seat freed and the first on the waitlist now has it: they are told."""
+
+    kind = "gathering.promoted"
+    gathering_id: int
+    member_id: int
+
+
+@attrs.frozen
+class CheckedIn(Event):
+    kind = "gathering.checked_in"
+    gathering_id: int
+    member_id: int
+    by_staff: bool
+
+
+@attrs.frozen
+class GatheringReminder(Event):
+    kind = "gathering.reminder"
+    gathering_id: int
+    recipients: tuple[int, ...]
+    minutes_before: int
+
+
+@attrs.frozen
+class AttendanceRecorded(Event):
+    kind = "gathering.closed"
+    gathering_id: int
+    attended: tuple[int, ...]
+    no_shows: tuple[int, ...]
+
+
+@attrs.frozen
+class FeedbackRequested(Event):
+    kind = "gathering.feedback_requested"
+    gathering_id: int
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class ContestFinalized(Event):
+    kind = "contest.finalized"
+    gathering_id: int
+    podium: tuple[str, ...]
+
+
+@attrs.frozen
+class CheckpointReached(Event):
+    kind = "challenge.checkpoint_reached"
+    gathering_id: int
+    team_id: int
+    checkpoint: int
+
+
+@attrs.frozen
+class ChallengeCompleted(Event):
+    kind = "challenge.team_completed"
+    gathering_id: int
+    team_id: int
+    members: tuple[int, ...]

@@ -121,9 +121,13 @@ KNOWN_TRIGGERS: frozenset[str] = frozenset(
     {
         MANUAL_TRIGGER,
         "salon.checked_in",
+        "salon.attended",
         "salon.no_show",
+        "event.checked_in",
         "event.attended",
         "event.no_show",
+        "contest.placed",
+        "challenge.completed",
         "club.joined",
         "volunteer.hours_confirmed",
         "library.reflection_approved",

@@ -47,6 +47,14 @@ class Permission(enum.StrEnum):
     MANAGE_SHOP = "manage_shop"
     VIEW_REPORTS = "view_reports"
     GRANT_HONOURS = "grant_honours"
+    MANAGE_CLUBS = "manage_clubs"
+    """Create and change clubs."""
+    LEAD_CLUBS = "lead_clubs"
+    """Approve join requests, announce, bind chats: a leader in their own club."""
+    MANAGE_GATHERINGS = "manage_gatherings"
+    """Run salons and events: schedule, move, cancel, check members in, enter scores."""
+    MANAGE_VENUES = "manage_venues"
+    BOOK_VENUES = "book_venues"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -57,9 +65,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_POINTS,
             Permission.MANAGE_SHOP,
             Permission.VIEW_REPORTS,
+            Permission.MANAGE_CLUBS,
+            Permission.LEAD_CLUBS,
+            Permission.MANAGE_GATHERINGS,
+            Permission.MANAGE_VENUES,
+            Permission.BOOK_VENUES,
         }
     ),
-    Role.CLUB_LEADER: frozenset({Permission.VIEW_MEMBERS}),
+    Role.CLUB_LEADER: frozenset(
+        {
+            Permission.VIEW_MEMBERS,
+            Permission.LEAD_CLUBS,
+            Permission.MANAGE_GATHERINGS,
+            Permission.BOOK_VENUES,
+        }
+    ),
     Role.VOLUNTEER: frozenset(),
     Role.MEMBER: frozenset(),
     Role.GUEST: frozenset(),

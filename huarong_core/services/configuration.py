@@ -23,6 +23,11 @@ from huarong_core.domain.organizations import Organization
 from huarong_core.domain.roles import GrantSource, Permission, Role, Scope
 from huarong_core.errors import ConfigError, HuarongError, NotFound, Problem, StorageError
 from huarong_core.events import CommunityConfigured
+from huarong_core.services.configuration_gatherings import (
+    apply_clubs,
+    apply_gatherings,
+    apply_leaders,
+)
 from huarong_core.services.context import Context
 from huarong_core.services.identities import link_identity
 from huarong_core.services.members import change_member, create_member
@@ -89,7 +94,10 @@ async def apply_configuration(
     await _apply_stations(ctx, config, tally)
     organizations = await _apply_organizations(ctx, config, tally)
     members = await _apply_members(ctx, config, organizations, tally)
+    await apply_clubs(ctx, config, tally)
     await _apply_roles(ctx, config, members, tally)
+    await apply_leaders(ctx, config)
+    await apply_gatherings(ctx, config, tally)
     await _apply_points(ctx, config, tally)
 
     if tally.problems:

@@ -59,14 +59,21 @@ def _load_handlers() -> None:
     # importing `huarong_core` stays cheap and free of import cycles.
     from huarong_core.services import (
         audit,
+        calendars,
+        clubs,
+        contests,
+        gatherings,
         identities,
         imports,
         members,
         organizations,
         points,
         roles,
+        scheduler,
         shop,
         standing,
+        venues,
     )
 
-    del audit, identities, imports, members, organizations, points, roles, shop, standing
+    del audit, calendars, clubs, contests, gatherings, identities, imports, members
+    del organizations, points, roles, scheduler, shop, standing, venues

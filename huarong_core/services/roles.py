@@ -28,8 +28,7 @@ async def check_scope_exists(ctx: Context, scope: Scope) -> None:
         stations = await ctx.repos.communities.stations(ctx.community.id)
         if scope.key not in {s.key for s in stations}:
             raise NotFound(entity="station", ref=scope.key)
-    elif scope.kind is ScopeKind.CLUB:
-        # Clubs arrive with the gatherings area; until then no club scope can exist.
+    elif scope.kind is ScopeKind.CLUB and await ctx.repos.clubs.get(scope.key) is None:
         raise NotFound(entity="club", ref=scope.key)
 
 
@@ -40,14 +39,22 @@ class GrantOutcome(enum.Enum):
 
 
 async def grant_role(
-    ctx: Context, member_id: int, role: Role, scope: Scope, source: GrantSource
+    ctx: Context,
+    member_id: int,
+    role: Role,
+    scope: Scope,
+    source: GrantSource,
+    *,
+    authorized: bool = False,
 ) -> tuple[RoleGrant, GrantOutcome]:
     """Grant a role. The community file adopts a manual grant it also lists.
 
     An adopted grant then follows the file: it is revoked when the file
-    stops listing it.
+    stops listing it. `authorized`: the caller already checked a narrower
+    permission (staff appointing a club's leaders when they create it).
     """
-    ctx.require(Permission.MANAGE_ROLES)
+    if not authorized:
+        ctx.require(Permission.MANAGE_ROLES)
     check_scope_allowed(role, scope)
     await check_scope_exists(ctx, scope)
     await get_member(ctx, member_id)

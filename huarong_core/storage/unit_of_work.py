@@ -26,9 +26,14 @@ from huarong_core.storage.repositories import (
     OutboxRepository,
     RoleRepository,
 )
+from huarong_core.storage.repositories.clubs import ClubRepository
 from huarong_core.storage.repositories.communities import CommunityRepository
+from huarong_core.storage.repositories.contests import ContestRepository
+from huarong_core.storage.repositories.gatherings import GatheringRepository
 from huarong_core.storage.repositories.points import PointsRepository
 from huarong_core.storage.repositories.shop import ShopRepository
+from huarong_core.storage.repositories.timers import TimerRepository
+from huarong_core.storage.repositories.venues import VenueRepository
 
 
 class Repositories:
@@ -88,6 +93,26 @@ class Repositories:
     def shop(self) -> ShopRepository:
         return ShopRepository(self.conn, self.community_id)
 
+    @functools.cached_property
+    def clubs(self) -> ClubRepository:
+        return ClubRepository(self.conn, self.community_id)
+
+    @functools.cached_property
+    def venues(self) -> VenueRepository:
+        return VenueRepository(self.conn, self.community_id)
+
+    @functools.cached_property
+    def gatherings(self) -> GatheringRepository:
+        return GatheringRepository(self.conn, self.community_id)
+
+    @functools.cached_property
+    def contests(self) -> ContestRepository:
+        return ContestRepository(self.conn, self.community_id)
+
+    @functools.cached_property
+    def timers(self) -> TimerRepository:
+        return TimerRepository(self.conn, self.community_id)
+
 
 _BOUND = (
     "organizations",
@@ -99,6 +124,11 @@ _BOUND = (
     "deliveries",
     "points",
     "shop",
+    "clubs",
+    "venues",
+    "gatherings",
+    "contests",
+    "timers",
 )
 
 

@@ -153,6 +153,10 @@ async def test_loading_creates_what_the_file_describes(
         "roles": len(config.roles),
         "points_rules": len(config.points.rules),
         "shop_items": len(config.shop.items),
+        "clubs": len(config.clubs),
+        "venues": len(config.venues),
+        "salons": len(config.salons),
+        "events": len(config.events),
     }
     assert report.updated == {}
     assert report.revoked == 0
@@ -217,6 +221,10 @@ async def test_loading_creates_what_the_file_describes(
         "role.grant": len(config.roles),
         "points.rule.save": len(config.points.rules),
         "shop.item.save": len(config.shop.items),
+        "club.save": len(config.clubs),
+        "venue.save": len(config.venues),
+        "salon.save": len(config.salons),
+        "event.create": len(config.events),
     }
     assert all(e.actor == OPERATOR for e in await audit_entries(handle))
 
@@ -265,9 +273,13 @@ async def test_edited_file_applies_exactly_the_edit(
         "stations": 3,
         "organizations": 7,
         "members": 8,
-        "roles": 6,
-        "points_rules": 10,
+        "roles": 8,
+        "points_rules": 12,
         "shop_items": 5,
+        "clubs": 12,
+        "venues": 4,
+        "salons": 5,
+        "events": 5,
     }
 
     # The station is renamed; the others are as they were.
@@ -565,7 +577,7 @@ async def test_manual_grant_listed_in_the_file_is_adopted(
         (Role.VOLUNTEER, scope, GrantSource.CONFIG)
     ]
     granted = await handle.execute(ListAuditEntries(action="role.grant"), actor=OPERATOR)
-    assert len(granted) == 8  # seven from the first load, one by hand; none for the adoption
+    assert len(granted) == 10  # nine from the first load, one by hand; none for the adoption
     adopted = await handle.execute(ListAuditEntries(action="role.adopt"), actor=OPERATOR)
     assert [(e.target, e.details["role"]) for e in adopted] == [
         (f"member:{lawyer.id}", "volunteer")

@@ -35,7 +35,7 @@ def test_execute_is_typed_by_command(tmp_path: Path) -> None:
     )
     assert status == 1  # the deliberate attribute error below
     assert 'Revealed type is "huarong_core.domain.members.Member"' in stdout
-    assert "huarong_core.commands.Page[huarong_core.domain.members.Member]" in stdout
+    assert "huarong_core.commands.base.Page[huarong_core.domain.members.Member]" in stdout
     assert 'Revealed type is "huarong_core.commands.MemberProfile"' in stdout
     assert "tuple[huarong_core.domain.audit.AuditEntry, ...]" in stdout
     assert '"Member" has no attribute "no_such_field"' in stdout

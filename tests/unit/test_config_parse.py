@@ -124,10 +124,11 @@ def test_example_members(example: CommunityConfig) -> None:
 
 
 def test_example_roles(example: CommunityConfig) -> None:
-    assert len(example.roles) == 7
+    assert len(example.roles) == 9
     assert example.roles[0] == RoleEntry(member="secretary", role="admin", scope="community")
     assert RoleEntry("venue_planner", "station_staff", "station:huaying") in example.roles
     assert RoleEntry("integration_officer", "station_staff", "community") in example.roles
+    assert RoleEntry("teacher", "club_leader", "club:kangaroo_class") in example.roles
 
 
 # --- what is accepted ---------------------------------------------------------

@@ -99,6 +99,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "wanted": "cancelled",
     },
     "AwardSkipped": {"rule": "pioneer_recognition", "reason": "cap_year"},
+    "AlreadyInClub": {"club": "tea_art", "status": "pending"},
+    "VenueUnavailable": {"venue": "hall_29f", "conflicts": "2026-12-03 19:00, 2026-12-17 19:00"},
+    "GatheringNotOpen": {"gathering": "#12", "reason": "cancelled"},
+    "CheckInRefused": {"gathering": "#12", "reason": "wrong_code"},
 }
 
 

@@ -243,7 +243,7 @@ def test_caps_are_copied_from_what_the_caller_passed() -> None:
     ("overrides", "field", "reason"),
     [
         ({"key": "Bad Key"}, "key", "bad_key"),
-        ({"trigger": "salon.attended"}, "trigger", "unknown_trigger"),
+        ({"trigger": "salon.danced"}, "trigger", "unknown_trigger"),
         ({"caps": {Period.DAY: -1}}, "caps", "negative_cap"),
         ({"caps": {"fortnight": 1}}, "caps", "unknown_period"),
         ({"point_caps": {Period.YEAR: -5}}, "point_caps", "negative_cap"),

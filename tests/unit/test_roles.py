@@ -151,6 +151,11 @@ STAFF_PERMISSIONS = frozenset(
         Permission.MANAGE_POINTS,
         Permission.MANAGE_SHOP,
         Permission.VIEW_REPORTS,
+        Permission.MANAGE_CLUBS,
+        Permission.LEAD_CLUBS,
+        Permission.MANAGE_GATHERINGS,
+        Permission.MANAGE_VENUES,
+        Permission.BOOK_VENUES,
     }
 )
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 import attrs
 
 from huarong_core.storage.base import Connection, Dialect
-from huarong_core.storage.migrations import m0001_foundation, m0002_points
+from huarong_core.storage.migrations import m0001_foundation, m0002_points, m0003_gatherings
 
 
 @attrs.frozen
@@ -25,6 +25,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation", m0001_foundation.upgrade),
     Migration(2, "points", m0002_points.upgrade),
+    Migration(3, "gatherings", m0003_gatherings.upgrade),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -37,6 +38,14 @@ class ColumnTypes:
     json: str
     auto_id: str
     auto_id_key: str
+    auto_id_unique_index: bool
+    """SQLite keys such tables by the rowid alone; references to (community_id, id)
+    need a unique index on that pair there (PostgreSQL's primary key is that pair)."""
+
+    def auto_id_unique(self, table: str) -> str:
+        if not self.auto_id_unique_index:
+            return ""
+        return f"CREATE UNIQUE INDEX {table}_community_id ON {table} (community_id, id);"
 
 
 def types_for(dialect: Dialect) -> ColumnTypes:
@@ -46,6 +55,7 @@ def types_for(dialect: Dialect) -> ColumnTypes:
             json="JSONB",
             auto_id="id BIGINT GENERATED ALWAYS AS IDENTITY",
             auto_id_key="PRIMARY KEY (community_id, id)",
+            auto_id_unique_index=False,
         )
     return ColumnTypes(
         timestamp="TEXT",
@@ -54,4 +64,5 @@ def types_for(dialect: Dialect) -> ColumnTypes:
         # every write of an append-only table pays for each page it touches.
         auto_id="id INTEGER PRIMARY KEY",
         auto_id_key="CHECK (id > 0)",
+        auto_id_unique_index=True,
     )

@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Generic, TypeVar
 
 import attrs
 
+from huarong_core.commands.base import DEFAULT_PAGE_SIZE as DEFAULT_PAGE_SIZE
+from huarong_core.commands.base import MAX_PAGE_SIZE as MAX_PAGE_SIZE
+from huarong_core.commands.base import Command as Command
+from huarong_core.commands.base import Page as Page
+from huarong_core.commands.base import Query as Query
+from huarong_core.commands.base import page_size
+from huarong_core.commands.gatherings import *  # noqa: F403  (one namespace for every command)
 from huarong_core.config import RuleEntry, ShopItemEntry
 from huarong_core.domain.audit import AuditEntry
 from huarong_core.domain.ledger import LedgerEntry, PendingAward
@@ -25,41 +31,6 @@ from huarong_core.domain.roles import Role, RoleGrant, Scope
 from huarong_core.domain.shop import Redemption, RedemptionStatus, ShopItem
 from huarong_core.domain.text import LocalizedText
 from huarong_core.errors import Problem
-
-R = TypeVar("R")
-T = TypeVar("T")
-
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
-
-
-class Command(Generic[R]):
-    """A request to change something; its handler returns an `R`."""
-
-    __slots__ = ()
-
-
-class Query(Command[R]):
-    """A request to read something; runs on a read snapshot, changes nothing."""
-
-    __slots__ = ()
-
-
-def _page_size(value: int) -> int:
-    return max(1, min(int(value), MAX_PAGE_SIZE))
-
-
-@attrs.frozen
-class Page(Generic[T]):
-    items: tuple[T, ...]
-    total: int
-    offset: int
-    limit: int
-
-    @property
-    def has_more(self) -> bool:
-        return self.offset + len(self.items) < self.total
-
 
 # --- organizations ---------------------------------------------------------
 
@@ -93,7 +64,7 @@ class GetOrganization(Query[Organization]):
 class ListOrganizations(Query[Page[Organization]]):
     query: str | None = None
     offset: int = 0
-    limit: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=_page_size)
+    limit: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=page_size)
 
 
 # --- members ----------------------------------------------------------------
@@ -156,7 +127,7 @@ class ListMembers(Query[Page[Member]]):
     status: MemberStatus | None = None
     query: str | None = None
     offset: int = 0
-    limit: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=_page_size)
+    limit: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=page_size)
 
 
 # --- identities ---------------------------------------------------------------
@@ -208,7 +179,7 @@ class ListAuditEntries(Query[tuple[AuditEntry, ...]]):
 
     action: str | None = None
     before_id: int | None = None
-    limit: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=_page_size)
+    limit: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=page_size)
 
 
 # --- bulk import ------------------------------------------------------------------
@@ -338,7 +309,7 @@ class DecidePendingAward(Command[PendingAward]):
 @attrs.frozen
 class ListPendingAwards(Query[tuple[PendingAward, ...]]):
     status: str = "pending"
-    limit: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=_page_size)
+    limit: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=page_size)
 
 
 @attrs.frozen
@@ -356,7 +327,7 @@ class GetPointsStatement(Query[PointsStatement]):
 
     member_id: int
     before_id: int | None = None
-    limit: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=_page_size)
+    limit: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=page_size)
     expiring_within_days: int = 30
 
 
@@ -434,7 +405,7 @@ class CancelRedemption(Command[Redemption]):
 class ListRedemptions(Query[tuple[Redemption, ...]]):
     status: RedemptionStatus | None = None
     member_id: int | None = None
-    limit: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=_page_size)
+    limit: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=page_size)
 
 
 # --- leaderboards, honours, reports --------------------------------------------------
@@ -471,7 +442,7 @@ class GetLeaderboard(Query[Leaderboard]):
     board: Board = Board.ALL_TIME
     key: str | None = None
     offset: int = 0
-    limit: int = attrs.field(default=20, converter=_page_size)
+    limit: int = attrs.field(default=20, converter=page_size)
 
 
 @attrs.frozen
