@@ -37,6 +37,7 @@ from huarong_core.commands import (
     MemberRow,
     OrganizationRow,
     RecordActivities,
+    WhatsOn,
 )
 from huarong_core.config import load_config
 from huarong_core.csv_files import (
@@ -46,7 +47,7 @@ from huarong_core.csv_files import (
     organization_rows,
     read_csv,
 )
-from huarong_core.demo import demo_activities
+from huarong_core.demo import demo_activities, demo_rsvps
 from huarong_core.domain.audit import Actor
 from huarong_core.domain.members import Member, MemberStatus
 from huarong_core.errors import HuarongError
@@ -585,6 +586,9 @@ async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
                 await handle.execute(ImportMembers(str(path), member_rows), actor=_operator())
         members = await _all_members(handle, ListMembers(limit=500), everything=True)
         await handle.execute(RecordActivities(demo_activities(members)), actor=_operator())
+        coming = await handle.execute(WhatsOn(days=14), actor=_operator())
+        for answer in demo_rsvps(members, coming):
+            await handle.execute(answer, actor=_operator())
         await scheduler.run_once()  # what the seeding made due fires before the tour
         organizations = await handle.execute(ListOrganizations(limit=1), actor=_operator())
         stations = await _stations(huarong, handle)
@@ -617,6 +621,10 @@ async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     quiet.say(out.t("cli.demo.top"))
     for entry in top.entries:
         quiet.say(f"  {entry.rank}. {entry.display_name} ({entry.score})")
+    quiet.say(out.t("cli.demo.coming"))
+    for gathering in coming[:5]:
+        when = gathering.starts_at.astimezone(community.tz).strftime("%Y-%m-%d %H:%M")
+        quiet.say(f"  {when}  {gathering.title.get(out.locale)}")
     quiet.say(out.t("cli.demo.next", db=args.db))
     return 0
 
@@ -727,6 +735,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_points.add_parsers(sub, common)
     for name in ("points", "shop"):
+        sub.choices[name].set_defaults(handler=cmd_points)
+
+    from huarong_core import cli_gatherings
+
+    cli_gatherings.add_parsers(sub, common)
+    for name in ("whatson", "calendar"):
         sub.choices[name].set_defaults(handler=cmd_points)
 
     comms = sub.add_parser("communities", help="communities in the database")

@@ -39,6 +39,16 @@ from huarong_core.config_gatherings import (
     VenueEntry,
     check_gatherings,
 )
+from huarong_core.config_library import ENTRY_TYPES as LIBRARY_ENTRIES
+from huarong_core.config_library import LibrarySection, check_library
+from huarong_core.config_services import ENTRY_TYPES as SERVICE_ENTRIES
+from huarong_core.config_services import ServiceEntry, check_services
+from huarong_core.config_volunteering import ENTRY_TYPES as VOLUNTEERING_ENTRIES
+from huarong_core.config_volunteering import (
+    SmileWallSection,
+    VolunteeringSection,
+    check_volunteering,
+)
 from huarong_core.domain.communities import DEFAULT_TIMEZONE
 from huarong_core.domain.members import PLATFORM_PATTERN
 from huarong_core.domain.points import Campaign, Period, Rule, RuleFilters, Streak
@@ -209,6 +219,10 @@ class CommunityConfig:
     venues: tuple[VenueEntry, ...] = ()
     salons: tuple[SalonEntry, ...] = ()
     events: tuple[EventEntry, ...] = ()
+    services: tuple[ServiceEntry, ...] = ()
+    library: LibrarySection = attrs.field(factory=LibrarySection)
+    volunteering: VolunteeringSection = attrs.field(factory=VolunteeringSection)
+    smile_wall: SmileWallSection = attrs.field(factory=SmileWallSection)
 
 
 class _WrongType(TypeError):
@@ -318,6 +332,9 @@ _ENTRIES = (
     ShopItemEntry,
     ShopSection,
     *GATHERING_ENTRIES,
+    *SERVICE_ENTRIES,
+    *LIBRARY_ENTRIES,
+    *VOLUNTEERING_ENTRIES,
 )
 
 
@@ -410,7 +427,14 @@ def parse_config(text: str, *, source: str = "<string>") -> CommunityConfig:
         config = _CONVERTER.structure(raw, CommunityConfig)
     except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as exc:
         raise ConfigError(file=source, problems=tuple(_problems_from(exc, ""))) from None
-    problems = [*check_config(config), *check_points(config), *check_gatherings(config)]
+    problems = [
+        *check_config(config),
+        *check_points(config),
+        *check_gatherings(config),
+        *check_services(config),
+        *check_library(config),
+        *check_volunteering(config),
+    ]
     if problems:
         raise ConfigError(file=source, problems=tuple(problems))
     return config

@@ -11,7 +11,8 @@ import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from huarong_core.commands import RecordActivity
+from huarong_core.commands import RecordActivity, RespondToGathering
+from huarong_core.domain.gatherings import Answer, Gathering
 from huarong_core.domain.members import Member
 
 FIRST_SALON = datetime(2026, 10, 1, 11, 0, tzinfo=UTC)  # Thursday 19:00 in Jiaozuo
@@ -64,3 +65,16 @@ def demo_activities(members: Iterable[Member]) -> tuple[RecordActivity, ...]:
                 )
             )
     return tuple(activities)
+
+
+def demo_rsvps(
+    members: Iterable[Member], gatherings: Iterable[Gathering]
+) -> tuple[RespondToGathering, ...]:
+    """Some members are going to the coming sessions and events (the same ones every run)."""
+    answers: list[RespondToGathering] = []
+    people = list(members)
+    for gathering in gatherings:
+        for member in people:
+            if _came(member.id, f"rsvp:{gathering.id}", 2):
+                answers.append(RespondToGathering(gathering.id, Answer.GOING, member.id))
+    return tuple(answers)

@@ -14,6 +14,8 @@ from datetime import date, datetime
 
 import attrs
 
+from huarong_core.commands.aid import *  # noqa: F403
+from huarong_core.commands.announcements import *  # noqa: F403
 from huarong_core.commands.base import DEFAULT_PAGE_SIZE as DEFAULT_PAGE_SIZE
 from huarong_core.commands.base import MAX_PAGE_SIZE as MAX_PAGE_SIZE
 from huarong_core.commands.base import Command as Command
@@ -21,6 +23,9 @@ from huarong_core.commands.base import Page as Page
 from huarong_core.commands.base import Query as Query
 from huarong_core.commands.base import page_size
 from huarong_core.commands.gatherings import *  # noqa: F403  (one namespace for every command)
+from huarong_core.commands.library import *  # noqa: F403
+from huarong_core.commands.stations import *  # noqa: F403
+from huarong_core.commands.volunteering import *  # noqa: F403
 from huarong_core.config import RuleEntry, ShopItemEntry
 from huarong_core.domain.audit import AuditEntry
 from huarong_core.domain.ledger import LedgerEntry, PendingAward

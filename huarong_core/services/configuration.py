@@ -28,6 +28,9 @@ from huarong_core.services.configuration_gatherings import (
     apply_gatherings,
     apply_leaders,
 )
+from huarong_core.services.configuration_library import apply_library
+from huarong_core.services.configuration_services import apply_services
+from huarong_core.services.configuration_volunteering import apply_volunteering
 from huarong_core.services.context import Context
 from huarong_core.services.identities import link_identity
 from huarong_core.services.members import change_member, create_member
@@ -98,6 +101,9 @@ async def apply_configuration(
     await _apply_roles(ctx, config, members, tally)
     await apply_leaders(ctx, config)
     await apply_gatherings(ctx, config, tally)
+    await apply_services(ctx, config, tally)
+    await apply_library(ctx, config, tally)
+    await apply_volunteering(ctx, config, tally)
     await _apply_points(ctx, config, tally)
 
     if tally.problems:

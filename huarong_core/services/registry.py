@@ -58,6 +58,8 @@ def _load_handlers() -> None:
     # Importing the handler modules registers them; done lazily so that
     # importing `huarong_core` stays cheap and free of import cycles.
     from huarong_core.services import (
+        aid,
+        announcements,
         audit,
         calendars,
         clubs,
@@ -65,15 +67,20 @@ def _load_handlers() -> None:
         gatherings,
         identities,
         imports,
+        library,
         members,
         organizations,
         points,
         roles,
         scheduler,
         shop,
+        smile_wall,
         standing,
+        stations,
         venues,
+        volunteering,
     )
 
     del audit, calendars, clubs, contests, gatherings, identities, imports, members
     del organizations, points, roles, scheduler, shop, standing, venues
+    del aid, announcements, library, smile_wall, stations, volunteering

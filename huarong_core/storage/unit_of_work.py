@@ -26,14 +26,19 @@ from huarong_core.storage.repositories import (
     OutboxRepository,
     RoleRepository,
 )
+from huarong_core.storage.repositories.aid import AidRepository
+from huarong_core.storage.repositories.announcements import AnnouncementRepository
 from huarong_core.storage.repositories.clubs import ClubRepository
 from huarong_core.storage.repositories.communities import CommunityRepository
 from huarong_core.storage.repositories.contests import ContestRepository
 from huarong_core.storage.repositories.gatherings import GatheringRepository
+from huarong_core.storage.repositories.library import LibraryRepository
 from huarong_core.storage.repositories.points import PointsRepository
+from huarong_core.storage.repositories.requests import RequestRepository
 from huarong_core.storage.repositories.shop import ShopRepository
 from huarong_core.storage.repositories.timers import TimerRepository
 from huarong_core.storage.repositories.venues import VenueRepository
+from huarong_core.storage.repositories.volunteering import VolunteeringRepository
 
 
 class Repositories:
@@ -113,6 +118,26 @@ class Repositories:
     def timers(self) -> TimerRepository:
         return TimerRepository(self.conn, self.community_id)
 
+    @functools.cached_property
+    def requests(self) -> RequestRepository:
+        return RequestRepository(self.conn, self.community_id)
+
+    @functools.cached_property
+    def library(self) -> LibraryRepository:
+        return LibraryRepository(self.conn, self.community_id)
+
+    @functools.cached_property
+    def volunteering(self) -> VolunteeringRepository:
+        return VolunteeringRepository(self.conn, self.community_id)
+
+    @functools.cached_property
+    def aid(self) -> AidRepository:
+        return AidRepository(self.conn, self.community_id)
+
+    @functools.cached_property
+    def announcements(self) -> AnnouncementRepository:
+        return AnnouncementRepository(self.conn, self.community_id)
+
 
 _BOUND = (
     "organizations",
@@ -129,6 +154,11 @@ _BOUND = (
     "gatherings",
     "contests",
     "timers",
+    "requests",
+    "library",
+    "volunteering",
+    "aid",
+    "announcements",
 )
 
 

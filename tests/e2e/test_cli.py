@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import icalendar
 import pytest
 
 from huarong_core.config import load_config
@@ -495,3 +496,35 @@ def test_demo_lists_are_plausible(repo_root: Path) -> None:
     people = [(r.get("name"), r.get("organization")) for r in members.rows]
     assert len(set(people)) == len(people)
     assert not {r.get("name") for r in members.rows} & {m.name for m in config.members}
+
+
+# --- gatherings ------------------------------------------------------------------------
+
+
+async def test_whatson_and_calendar(cli: Cli, sqlite_file_url: str, tmp_path: Path) -> None:
+    assert (await cli("--db", sqlite_file_url, "load", EXAMPLE)).code == 0
+
+    week = await cli("--db", sqlite_file_url, "whatson", "--json")
+    assert week.code == 0, week.err
+    # The Red Coffee salon meets every Wednesday: a week always holds one.
+    assert "red_coffee" in {g["salon_key"] for g in week.json()}
+    text = await cli("--db", sqlite_file_url, "--lang", "zh_CN", "whatson", "--days", "14")
+    assert "红咖沙龙" in text.out
+    assert "红咖角" in text.out
+
+    target = tmp_path / "english.ics"
+    written = await cli(
+        "--db", sqlite_file_url, "calendar", "salon", "english", "--output", str(target)
+    )
+    assert written.code == 0, written.err
+    feed = icalendar.Calendar.from_ical(target.read_bytes())
+    starts = [e.decoded("dtstart") for e in feed.walk("VEVENT")]
+    assert starts
+    assert all((s.hour, s.minute, str(s.tzinfo)) == (19, 0, "Asia/Shanghai") for s in starts)
+
+    mine = await cli("--db", sqlite_file_url, "calendar", "member", "secretary")
+    assert mine.code == 0, mine.err
+    assert mine.out.startswith("BEGIN:VCALENDAR")
+    missing = await cli("--db", sqlite_file_url, "calendar", "salon", "nope")
+    assert missing.code == 1
+    assert "nope" in missing.err

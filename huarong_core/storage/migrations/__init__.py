@@ -12,7 +12,16 @@ from collections.abc import Awaitable, Callable
 import attrs
 
 from huarong_core.storage.base import Connection, Dialect
-from huarong_core.storage.migrations import m0001_foundation, m0002_points, m0003_gatherings
+from huarong_core.storage.migrations import (
+    m0001_foundation,
+    m0002_points,
+    m0003_gatherings,
+    m0004_services,
+    m0005_library,
+    m0006_volunteering,
+    m0007_aid,
+    m0008_announcements,
+)
 
 
 @attrs.frozen
@@ -26,6 +35,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation", m0001_foundation.upgrade),
     Migration(2, "points", m0002_points.upgrade),
     Migration(3, "gatherings", m0003_gatherings.upgrade),
+    Migration(4, "services", m0004_services.upgrade),
+    Migration(5, "library", m0005_library.upgrade),
+    Migration(6, "volunteering", m0006_volunteering.upgrade),
+    Migration(7, "aid", m0007_aid.upgrade),
+    Migration(8, "announcements", m0008_announcements.upgrade),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

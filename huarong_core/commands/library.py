@@ -1,0 +1,5 @@
+"""Commands of the red-reading library: books, copies, loans, holds, donations, reflections."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

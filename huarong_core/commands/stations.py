@@ -1,0 +1,5 @@
+"""Commands of the service catalogue of each station, service requests and their workflow."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

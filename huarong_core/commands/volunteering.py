@@ -1,0 +1,5 @@
+"""Commands of the volunteer team: tasks, shifts, sign-ups, confirmed hours; the smile wall."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

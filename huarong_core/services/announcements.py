@@ -1,0 +1,3 @@
+"""Handlers of announcements to an audience, delivered to each recipient once."""
+
+from __future__ import annotations

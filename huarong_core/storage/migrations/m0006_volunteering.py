@@ -1,0 +1,12 @@
+"""The volunteer team: tasks, shifts, sign-ups, confirmed hours; the smile wall."""
+
+from __future__ import annotations
+
+from huarong_core.storage.base import Connection
+
+
+async def upgrade(conn: Connection) -> None:
+    from huarong_core.storage.migrations import types_for
+
+    t = types_for(conn.dialect)
+    del t  # the tables arrive with the area's implementation
