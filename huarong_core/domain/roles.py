@@ -55,6 +55,16 @@ class Permission(enum.StrEnum):
     """Run salons and events: schedule, move, cancel, check members in, enter scores."""
     MANAGE_VENUES = "manage_venues"
     BOOK_VENUES = "book_venues"
+    HANDLE_REQUESTS = "handle_requests"
+    """Work a station's service requests: accept, assign, reply, resolve."""
+    MANAGE_SERVICES = "manage_services"
+    """Define a station's service catalogue."""
+    MANAGE_LIBRARY = "manage_library"
+    MANAGE_VOLUNTEERING = "manage_volunteering"
+    MODERATE_SMILE_WALL = "moderate_smile_wall"
+    OPEN_AID_CASES = "open_aid_cases"
+    """Open an aid case; reading one needs being named on it, whatever the role."""
+    POST_ANNOUNCEMENTS = "post_announcements"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -70,6 +80,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_GATHERINGS,
             Permission.MANAGE_VENUES,
             Permission.BOOK_VENUES,
+            Permission.HANDLE_REQUESTS,
+            Permission.MANAGE_SERVICES,
+            Permission.MANAGE_LIBRARY,
+            Permission.MANAGE_VOLUNTEERING,
+            Permission.MODERATE_SMILE_WALL,
+            Permission.OPEN_AID_CASES,
+            Permission.POST_ANNOUNCEMENTS,
         }
     ),
     Role.CLUB_LEADER: frozenset(
@@ -78,6 +95,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.LEAD_CLUBS,
             Permission.MANAGE_GATHERINGS,
             Permission.BOOK_VENUES,
+            Permission.POST_ANNOUNCEMENTS,
         }
     ),
     Role.VOLUNTEER: frozenset(),

@@ -156,6 +156,13 @@ STAFF_PERMISSIONS = frozenset(
         Permission.MANAGE_GATHERINGS,
         Permission.MANAGE_VENUES,
         Permission.BOOK_VENUES,
+        Permission.HANDLE_REQUESTS,
+        Permission.MANAGE_SERVICES,
+        Permission.MANAGE_LIBRARY,
+        Permission.MANAGE_VOLUNTEERING,
+        Permission.MODERATE_SMILE_WALL,
+        Permission.OPEN_AID_CASES,
+        Permission.POST_ANNOUNCEMENTS,
     }
 )
 
