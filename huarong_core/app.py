@@ -12,6 +12,7 @@ answer without changing anything.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from types import TracebackType
@@ -27,6 +28,7 @@ from huarong_core.domain.audit import Actor
 from huarong_core.domain.communities import Community
 from huarong_core.domain.roles import GrantSource, Role, RoleGrant, Scope
 from huarong_core.errors import (
+    AuditedRefusal,
     CommunityRequired,
     ConstraintViolation,
     HuarongError,
@@ -37,13 +39,14 @@ from huarong_core.errors import (
     TransientConflict,
     error_class,
 )
+from huarong_core.media import MediaStore, default_media_dir
 from huarong_core.serialization import converter
 from huarong_core.services.configuration import LoadReport, apply_configuration
 from huarong_core.services.context import Context
 from huarong_core.services.registry import HandlerSpec, handler_for
 from huarong_core.storage import Connection, Database, create_database, migrate
 from huarong_core.storage.migrate import check_schema
-from huarong_core.storage.repositories import CommunityRepository, StoredOutcome
+from huarong_core.storage.repositories import AuditRepository, CommunityRepository, StoredOutcome
 from huarong_core.storage.repositories.deliveries import DeliveryRepository
 from huarong_core.storage.unit_of_work import Repositories, UnitOfWork
 
@@ -70,10 +73,16 @@ class Huarong:
         *,
         clock: Clock | None = None,
         upgrade: bool = True,
+        media_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.db = create_database(database) if isinstance(database, str) else database
         self.clock: Clock = clock or SystemClock()
         self._upgrade = upgrade
+        self.media = MediaStore(
+            media_dir if media_dir is not None else default_media_dir(getattr(self.db, "url", None))
+        )
+        """Uploaded photos (nothing is created until the first one): `media_dir`, else
+        `huarong-media` beside a SQLite file or in the working directory."""
 
     async def start(self) -> None:
         await self.db.start()
@@ -190,6 +199,8 @@ class CommunityHandle:
         spec = handler_for(type(command))
         if spec is None:
             raise TypeError(f"no handler for {type(command).__name__}")
+        if not command.remembered:
+            delivery = None
         huarong = self._huarong
         now = huarong.clock.now()
 
@@ -210,7 +221,12 @@ class CommunityHandle:
                 result: R = await spec.handler(ctx, command)
                 return result
 
-            return await huarong.db.run_read(read)
+            try:
+                return await huarong.db.run_read(read)
+            except AuditedRefusal as exc:
+                bound().info("command.refused", error=type(exc).__name__)
+                await self._record_failure(None, exc, actor, command, now)
+                raise
         try:
             outcome: R = await _with_retries(
                 lambda: self._write(spec, command, actor, delivery, now), bound
@@ -225,8 +241,8 @@ class CommunityHandle:
             raise  # not a refusal: a redelivery must run the command again
         except HuarongError as exc:
             bound().info("command.refused", error=type(exc).__name__)
-            if delivery is not None:
-                await self._record_failure(delivery, exc)
+            if delivery is not None or isinstance(exc, AuditedRefusal):
+                await self._record_failure(delivery, exc, actor, command, now)
             raise
         return outcome
 
@@ -257,15 +273,32 @@ class CommunityHandle:
 
         return await self._huarong.db.run(unit)
 
-    async def _record_failure(self, delivery: Delivery, error: HuarongError) -> None:
-        """Remember a refusal so the redelivered input gets the same answer."""
+    async def _record_failure(
+        self,
+        delivery: Delivery | None,
+        error: HuarongError,
+        actor: Actor,
+        command: Command[Any],
+        at: datetime,
+    ) -> None:
+        """Remember a refusal so the redelivered input gets the same answer, and
+        write an `AuditedRefusal`'s audit entry (its own unit rolled back), together."""
         stored = {"type": type(error).__name__, "params": converter.unstructure(error.params())}
         now = self._huarong.clock.now()
 
         async def unit(conn: Connection) -> None:
-            await DeliveryRepository(conn, self.community.id).record(
-                delivery.source, delivery.id, "error", stored, now
-            )
+            if isinstance(error, AuditedRefusal):
+                await AuditRepository(conn, self.community.id).append(
+                    actor,
+                    error.audit_action,
+                    error.audit_target(),
+                    {"command": type(command).__name__},
+                    at,
+                )
+            if delivery is not None:
+                await DeliveryRepository(conn, self.community.id).record(
+                    delivery.source, delivery.id, "error", stored, now
+                )
 
         await self._huarong.db.run(unit)
 

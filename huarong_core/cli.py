@@ -570,7 +570,8 @@ async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     config = load_config(directory / "community.toml")
     quiet = Output(out.locale, as_json=False)
     # The scheduler runs for as long as the demo does, so its timers fire meanwhile.
-    async with Huarong(args.db) as huarong, SchedulerLoop(huarong) as scheduler:
+    media = os.environ.get("HUARONG_MEDIA") or None
+    async with Huarong(args.db, media_dir=media) as huarong, SchedulerLoop(huarong) as scheduler:
         await huarong.apply_configuration(config, actor=_operator(), source=str(directory))
         handle = await huarong.community(config.community.key)
         for kind, name in (("organizations", "organizations.csv"), ("members", "members.csv")):

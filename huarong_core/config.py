@@ -42,7 +42,7 @@ from huarong_core.config_gatherings import (
 from huarong_core.config_library import ENTRY_TYPES as LIBRARY_ENTRIES
 from huarong_core.config_library import LibrarySection, check_library
 from huarong_core.config_services import ENTRY_TYPES as SERVICE_ENTRIES
-from huarong_core.config_services import ServiceEntry, check_services
+from huarong_core.config_services import HoursEntry, ServiceEntry, check_services
 from huarong_core.config_volunteering import ENTRY_TYPES as VOLUNTEERING_ENTRIES
 from huarong_core.config_volunteering import (
     SmileWallSection,
@@ -82,6 +82,10 @@ class StationEntry:
     name: LocalizedText
     floor: str | None = None
     description: LocalizedText | None = None
+    hours: tuple[HoursEntry, ...] = ()
+    """`[{ days = "mon-fri", opens = "08:30", closes = "17:30" }]`, local time."""
+    lead: str | None = None
+    """The member key of the station lead, to whom breached SLAs escalate."""
 
 
 @attrs.frozen

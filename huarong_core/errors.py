@@ -354,3 +354,174 @@ class CheckInRefused(HuarongError):
 
     gathering: str
     reason: str
+
+
+# --- volunteering and the smile wall -----------------------------------------------------
+
+
+@attrs.define(auto_exc=True, eq=False)
+class ShiftNotOpen(HuarongError):
+    """Signing up for, withdrawing from or confirming hours on a volunteer shift in the
+    wrong state or at the wrong time (full, started, cancelled, ...)."""
+
+    key = "error.shift_not_open"
+    translated: ClassVar[dict[str, str]] = {"reason": "shift_reason"}
+
+    shift: str
+    reason: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class AlreadySignedUp(HuarongError):
+    key = "error.already_signed_up"
+
+    shift: str
+    member_id: int
+
+
+@attrs.define(auto_exc=True, eq=False)
+class NotAVolunteer(HuarongError):
+    """Signing up for a shift (or leaving the team) without being on the volunteer team."""
+
+    key = "error.not_a_volunteer"
+
+    member_id: int
+
+
+@attrs.define(auto_exc=True, eq=False)
+class AlreadyVolunteer(HuarongError):
+    key = "error.already_volunteer"
+
+    member_id: int
+
+
+@attrs.define(auto_exc=True, eq=False)
+class HoursAlreadyConfirmed(HuarongError):
+    key = "error.hours_already_confirmed"
+
+    shift: str
+    member_id: int
+    hours: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class InvalidAnswer(InvalidValue):
+    """An answer on a service request's form broke its field's rule.
+
+    `field` is the form field's key; `label` is its label in the requester's
+    language (form fields are the community's own, not catalog keys).
+    """
+
+    key = "error.invalid_answer"
+    translated: ClassVar[dict[str, str]] = {"reason": "reason"}
+
+    label: str = ""
+
+
+# --- the red-reading library ------------------------------------------------------------
+
+
+@attrs.define(auto_exc=True, eq=False)
+class CopyUnavailable(HuarongError):
+    """Borrowing a copy that is on loan, set aside for another member's hold, or withdrawn."""
+
+    key = "error.copy_unavailable"
+    translated: ClassVar[dict[str, str]] = {"reason": "library_reason"}
+
+    copy: str
+    reason: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class CopyNotOnLoan(HuarongError):
+    """Returning (or renewing) a copy that is not on loan."""
+
+    key = "error.copy_not_on_loan"
+    translated: ClassVar[dict[str, str]] = {"status": "copy_status"}
+
+    copy: str
+    status: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class LoanLimitReached(HuarongError):
+    key = "error.loan_limit"
+
+    member_id: int
+    limit: int
+
+
+@attrs.define(auto_exc=True, eq=False)
+class RenewalRefused(HuarongError):
+    key = "error.renewal_refused"
+    translated: ClassVar[dict[str, str]] = {"reason": "library_reason"}
+
+    copy: str
+    reason: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class HoldRefused(HuarongError):
+    key = "error.hold_refused"
+    translated: ClassVar[dict[str, str]] = {"reason": "library_reason"}
+
+    book: str
+    reason: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class AlreadyVoted(HuarongError):
+    """A second vote in a best-reflection contest: one vote per member per contest."""
+
+    key = "error.already_voted"
+
+    contest: str
+    member_id: int
+
+
+@attrs.define(auto_exc=True, eq=False)
+class VotingClosed(HuarongError):
+    key = "error.voting_closed"
+    translated: ClassVar[dict[str, str]] = {"reason": "library_reason"}
+
+    contest: str
+    reason: str
+
+
+# --- aid cases ---------------------------------------------------------------------------
+
+
+class AuditedRefusal(HuarongError):
+    """A refusal that leaves an audit entry although its unit of work rolls back.
+
+    A refused command changes nothing, yet some refusals must be on record
+    (reading an aid case one is not named on). `CommunityHandle.execute`
+    writes the entry (`audit_action` on `audit_target()`, by the actor, with
+    the command's name) in a small unit of its own after the rollback,
+    together with the delivery's refusal when there is one, and re-raises.
+    A redelivered input replays the refusal without a second entry.
+    """
+
+    key = "error.access_refused"
+    exit_code = 4
+    audit_action: ClassVar[str] = "access.refused"
+
+    def audit_target(self) -> str:
+        return "-"
+
+
+@attrs.define(auto_exc=True, eq=False)
+class AidCaseAccessDenied(AuditedRefusal):
+    """An aid case is open only to the staff it names (whatever one's role).
+
+    The same refusal answers a case that does not exist, so that refusals
+    do not tell which case numbers are in use.
+    """
+
+    key = "error.aid_case_access_denied"
+    audit_action: ClassVar[str] = "aid.read_refused"
+
+    case_id: int
+
+    def audit_target(self) -> str:
+        return f"aid_case:{self.case_id}"

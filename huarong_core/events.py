@@ -324,3 +324,370 @@ class ChallengeCompleted(Event):
     gathering_id: int
     team_id: int
     members: tuple[int, ...]
+
+
+# --- volunteering and the smile wall -----------------------------------------------------
+
+
+@attrs.frozen
+class VolunteerJoined(Event):
+    kind = "volunteer.joined"
+    member_id: int
+    added_by_staff: bool
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class VolunteerLeft(Event):
+    kind = "volunteer.left"
+    member_id: int
+    withdrawn_shifts: tuple[int, ...]
+
+
+@attrs.frozen
+class ShiftSignedUp(Event):
+    kind = "volunteer.signed_up"
+    shift_id: int
+    member_id: int
+    slots_left: int
+
+
+@attrs.frozen
+class ShiftWithdrawn(Event):
+    kind = "volunteer.withdrawn"
+    shift_id: int
+    member_id: int
+
+
+@attrs.frozen
+class ShiftChanged(Event):
+    kind = "volunteer.shift_changed"
+    shift_id: int
+    fields: tuple[str, ...]
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class ShiftCancelled(Event):
+    kind = "volunteer.shift_cancelled"
+    shift_id: int
+    reason: str
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class ShiftReminder(Event):
+    kind = "volunteer.shift_reminder"
+    shift_id: int
+    task_id: int
+    recipients: tuple[int, ...]
+    minutes_before: int
+
+
+@attrs.frozen
+class VolunteerHoursConfirmed(Event):
+    kind = "volunteer.hours_confirmed"
+    shift_id: int
+    member_id: int
+    hours: str
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class PhotoSubmitted(Event):
+    kind = "smile_wall.submitted"
+    photo_id: int
+    member_id: int
+
+
+@attrs.frozen
+class PhotoApproved(Event):
+    kind = "smile_wall.approved"
+    photo_id: int
+    member_id: int
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class PhotoRejected(Event):
+    kind = "smile_wall.rejected"
+    photo_id: int
+    member_id: int
+    reason: str
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class PhotoRemoved(Event):
+    kind = "smile_wall.removed"
+    photo_id: int
+    member_id: int
+    reason: str
+    recipients: tuple[int, ...]
+
+
+# --- the red-reading library ------------------------------------------------------------
+
+
+@attrs.frozen
+class CopyBorrowed(Event):
+    """`due_at` is the ISO instant the copy is due back."""
+
+    kind = "library.borrowed"
+    loan_id: int
+    copy_code: str
+    book_id: int
+    member_id: int
+    due_at: str
+
+
+@attrs.frozen
+class CopyReturned(Event):
+    kind = "library.returned"
+    loan_id: int
+    copy_code: str
+    book_id: int
+    member_id: int
+    overdue: bool
+
+
+@attrs.frozen
+class LoanRenewed(Event):
+    kind = "library.renewed"
+    loan_id: int
+    copy_code: str
+    member_id: int
+    due_at: str
+
+
+@attrs.frozen
+class LoanDueSoon(Event):
+    """A reminder to the borrower some days before the due date."""
+
+    kind = "library.loan_due_soon"
+    loan_id: int
+    copy_code: str
+    book_id: int
+    due_at: str
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class LoanOverdue(Event):
+    kind = "library.loan_overdue"
+    loan_id: int
+    copy_code: str
+    book_id: int
+    due_at: str
+    days_overdue: int
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class HoldPlaced(Event):
+    kind = "library.hold_placed"
+    hold_id: int
+    book_id: int
+    member_id: int
+    position: int
+
+
+@attrs.frozen
+class HoldReady(Event):
+    """A copy waits for the member at the library until `pickup_by` (ISO instant)."""
+
+    kind = "library.hold_ready"
+    hold_id: int
+    book_id: int
+    copy_code: str
+    pickup_by: str
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class HoldExpired(Event):
+    """The copy was not picked up in time and passed to the next in line."""
+
+    kind = "library.hold_expired"
+    hold_id: int
+    book_id: int
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class HoldCancelled(Event):
+    kind = "library.hold_cancelled"
+    hold_id: int
+    book_id: int
+    member_id: int
+
+
+@attrs.frozen
+class BookDonated(Event):
+    kind = "library.donated"
+    donation_id: int
+    book_id: int
+    copy_codes: tuple[str, ...]
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class ReflectionSubmitted(Event):
+    kind = "library.reflection_submitted"
+    reflection_id: int
+    book_id: int
+    member_id: int
+    revision: int
+
+
+@attrs.frozen
+class ReflectionDecided(Event):
+    """Approved or returned (with a note saying what to revise): the author is told."""
+
+    kind = "library.reflection_decided"
+    reflection_id: int
+    book_id: int
+    status: str
+    note: str
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class ReflectionNominated(Event):
+    kind = "library.reflection_nominated"
+    contest_id: int
+    reflection_id: int
+    recipients: tuple[int, ...]
+
+
+# --- service stations: the catalogue and service requests ---------------------------------
+
+
+@attrs.frozen
+class ServiceRequestSubmitted(Event):
+    """A new request reached a station: its staff are told."""
+
+    kind = "service.request_submitted"
+    request_id: int
+    service_key: str
+    station: str
+    requester_id: int
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class ServiceRequestUpdated(Event):
+    """Something about a request changed: the requester is told of every change.
+
+    `change` is `submitted`, `state`, `assigned`, `reply`, `visit` or `rated`;
+    `state` is the request's state after it. Steps the requester took
+    themselves also go to whoever works the request.
+    """
+
+    kind = "service.request_updated"
+    request_id: int
+    change: str
+    state: str
+    recipients: tuple[int, ...]
+    text: str = ""
+    visit_at: str | None = None
+    """ISO 8601, for `visit`."""
+
+
+@attrs.frozen
+class ServiceRequestAssigned(Event):
+    kind = "service.request_assigned"
+    request_id: int
+    assignee_id: int
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class ServiceRequestMessage(Event):
+    """The requester wrote on their request: its assignee (or the station's staff) is told."""
+
+    kind = "service.request_message"
+    request_id: int
+    requester_id: int
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class ServiceSlaWarning(Event):
+    """Most of the SLA has passed: the assignee (or the station's staff) is told."""
+
+    kind = "service.sla_warning"
+    request_id: int
+    station: str
+    due_at: str
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class ServiceSlaBreached(Event):
+    """The SLA passed without a resolution: escalated to the station lead."""
+
+    kind = "service.sla_breached"
+    request_id: int
+    station: str
+    due_at: str
+    lead_id: int | None
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class ServiceVisitReminder(Event):
+    kind = "service.visit_reminder"
+    request_id: int
+    visit_at: str
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class ServiceRequestRated(Event):
+    """The requester rated the service: the station's staff (or assignee) see it."""
+
+    kind = "service.rated"
+    request_id: int
+    station: str
+    rating: int
+    recipients: tuple[int, ...]
+
+
+# --- aid cases: only a case id and the named staff to tell, never what the case holds ---
+
+
+@attrs.frozen
+class AidStaffNamed(Event):
+    """Staff were named on an aid case (told: those newly named, but the actor)."""
+
+    kind = "aid.staff_named"
+    case_id: int
+    recipients: tuple[int, ...]
+
+
+@attrs.frozen
+class AidCaseUpdated(Event):
+    """An aid case changed: an action, its status, its staff (told: the other named staff)."""
+
+    kind = "aid.case_updated"
+    case_id: int
+    recipients: tuple[int, ...]
+
+
+# --- announcements ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class AnnouncementPosted(Event):
+    """An announcement was posted. Its recipients are not listed: each has a delivery
+    row of its own, which a `DeliveryWorker` sends exactly once (a relay must not)."""
+
+    kind = "announcement.posted"
+    announcement_id: int
+    audience: str
+    title: str
+    members: int
+    """Delivery rows for members (those without any linked account included)."""
+    unreachable: int
+    chats: int

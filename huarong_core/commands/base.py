@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 import attrs
 
@@ -17,6 +17,11 @@ class Command(Generic[R]):
     """A request to change something; its handler returns an `R`."""
 
     __slots__ = ()
+
+    remembered: ClassVar[bool] = True
+    """Whether a delivery's answer is stored so a redelivery replays it. `False` for
+    confidential reads: their answer must not be copied into the deliveries table, and
+    running them again changes nothing but another audited read."""
 
 
 class Query(Command[R]):

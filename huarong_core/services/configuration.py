@@ -17,7 +17,8 @@ from typing import Any
 import attrs
 
 from huarong_core.config import CommunityConfig, structure_rule_entry
-from huarong_core.domain.communities import Category, Community, Station
+from huarong_core.config_services import station_from
+from huarong_core.domain.communities import Category, Community
 from huarong_core.domain.members import IdentityRef, Member
 from huarong_core.domain.organizations import Organization
 from huarong_core.domain.roles import GrantSource, Permission, Role, Scope
@@ -146,7 +147,11 @@ async def _apply_stations(ctx: Context, config: CommunityConfig, tally: _Tally) 
     positions = await ctx.repos.communities.positions(ctx.community.id, "stations")
     moved = _moved(list(existing), [e.key for e in config.stations])
     for position, entry in enumerate(config.stations):
-        wanted = Station(entry.key, entry.name, entry.floor, entry.description)
+        try:
+            wanted = station_from(entry)
+        except HuarongError as exc:  # parse_config reports these first; here for edited values
+            tally.problems.append(Problem.from_error(f"stations[{position}]", exc))
+            continue
         current = existing.get(entry.key)
         if current == wanted and positions.get(entry.key) == position:
             tally.count("stations")

@@ -30,6 +30,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -243,7 +244,7 @@ class _Worker:
         raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         raw.execute("PRAGMA foreign_keys = ON")
         if self._path != ":memory:" and not self._read_only:
-            raw.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(raw)
             raw.execute("PRAGMA synchronous = NORMAL")
         if self._read_only:
             raw.execute("PRAGMA query_only = ON")
@@ -400,6 +401,23 @@ class SessionConnection(Connection):
     async def execute_script(self, script: str) -> None:
         for statement in _split_statements(script):
             await self.execute(statement)
+
+
+def _switch_to_wal(raw: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, waiting out another process that holds a lock.
+
+    Changing the journal mode answers "database is locked" at once, without the
+    busy handler, while another process is creating or migrating the same file.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            raw.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class SqliteDatabase(Database):

@@ -157,6 +157,13 @@ async def test_loading_creates_what_the_file_describes(
         "venues": len(config.venues),
         "salons": len(config.salons),
         "events": len(config.events),
+        "services": len(config.services),
+        "library_settings": 1,
+        "books": len(config.library.books),
+        "book_copies": sum(len(b.copies) for b in config.library.books),
+        "volunteering_settings": 1,
+        "volunteer_tasks": len(config.volunteering.tasks),
+        "volunteer_shifts": sum(len(t.shifts) for t in config.volunteering.tasks),
     }
     assert report.updated == {}
     assert report.revoked == 0
@@ -225,6 +232,13 @@ async def test_loading_creates_what_the_file_describes(
         "venue.save": len(config.venues),
         "salon.save": len(config.salons),
         "event.create": len(config.events),
+        "service.save": len(config.services),
+        "library.settings": 1,
+        "library.book.add": len(config.library.books),
+        "library.copy.add": sum(len(b.copies) for b in config.library.books),
+        "volunteer.settings": 1,
+        "volunteer.task.save": len(config.volunteering.tasks),
+        "volunteer.shift.add": sum(len(t.shifts) for t in config.volunteering.tasks),
     }
     assert all(e.actor == OPERATOR for e in await audit_entries(handle))
 
@@ -280,6 +294,13 @@ async def test_edited_file_applies_exactly_the_edit(
         "venues": 4,
         "salons": 5,
         "events": 5,
+        "services": 35,
+        "books": 6,
+        "book_copies": 11,
+        "volunteer_tasks": 3,
+        "volunteer_shifts": 5,
+        "library_settings": 1,
+        "volunteering_settings": 1,
     }
 
     # The station is renamed; the others are as they were.

@@ -99,7 +99,7 @@ async def test_load_then_list_members(cli: Cli, database_url: str, repo_root: Pa
     loaded = await cli("--db", database_url, "load", EXAMPLE)
 
     assert loaded.code == 0, loaded.err
-    assert "Loaded community “huarong”: 77 change(s)." in loaded.out
+    assert "Loaded community “huarong”: 139 change(s)." in loaded.out
 
     listed = await cli("members", "list", "--json", "--db", database_url)
     assert listed.code == 0, listed.err
@@ -143,7 +143,7 @@ async def test_dry_run_changes_nothing(cli: Cli, sqlite_file_url: str) -> None:
     dry = await cli("--db", sqlite_file_url, "load", EXAMPLE, "--dry-run")
 
     assert dry.code == 0, dry.err
-    assert "Dry run for community “huarong”: 77 change(s) would be made" in dry.out
+    assert "Dry run for community “huarong”: 139 change(s) would be made" in dry.out
     assert await db_snapshot(sqlite_file_url) == before
 
 
@@ -407,6 +407,13 @@ async def test_audit_list_json(cli: Cli, sqlite_file_url: str) -> None:
         "venue.save",
         "salon.save",
         "event.create",
+        "service.save",
+        "library.settings",
+        "library.book.add",
+        "library.copy.add",
+        "volunteer.settings",
+        "volunteer.task.save",
+        "volunteer.shift.add",
     }
     assert registered.code == 0, registered.err
     names = [e["details"]["name"] for e in registered.json()]
@@ -420,7 +427,7 @@ async def test_chinese_output_with_lang(cli: Cli, sqlite_file_url: str) -> None:
     listed = await cli("--db", sqlite_file_url, "members", "list", "--lang", "zh_CN")
     english = await cli("--db", sqlite_file_url, "members", "list")
 
-    assert "已加载社区“huarong”：77 处变更。" in loaded.out
+    assert "已加载社区“huarong”：139 处变更。" in loaded.out
     assert listed.code == 0, listed.err
     header = listed.out.splitlines()[0].split()
     assert header == ["编号", "名称", "单位", "类别", "状态", "标识"]

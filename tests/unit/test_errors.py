@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import pkgutil
@@ -27,6 +28,9 @@ from huarong_core.serialization import converter
 def all_error_classes() -> list[type[HuarongError]]:
     for module in pkgutil.walk_packages(huarong_core.__path__, "huarong_core."):
         importlib.import_module(module.name)
+    # attrs rebuilds each slotted class; the first build lingers as a subclass
+    # until the garbage collector runs, and would be found twice.
+    gc.collect()
     found: set[type[HuarongError]] = set()
     pending: list[type[HuarongError]] = [HuarongError]
     while pending:
@@ -103,6 +107,25 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "VenueUnavailable": {"venue": "hall_29f", "conflicts": "2026-12-03 19:00, 2026-12-17 19:00"},
     "GatheringNotOpen": {"gathering": "#12", "reason": "cancelled"},
     "CheckInRefused": {"gathering": "#12", "reason": "wrong_code"},
+    "CopyUnavailable": {"copy": "RR-0001", "reason": "held_for_other"},
+    "CopyNotOnLoan": {"copy": "RR-0002", "status": "available"},
+    "LoanLimitReached": {"member_id": 7, "limit": 3},
+    "RenewalRefused": {"copy": "RR-0001", "reason": "book_on_hold"},
+    "HoldRefused": {"book": "红岩", "reason": "copy_available"},
+    "AlreadyVoted": {"contest": "2026 红色悦读优秀读后感", "member_id": 7},
+    "VotingClosed": {"contest": "2026 红色悦读优秀读后感", "reason": "closed"},
+    "ShiftNotOpen": {"shift": "#12", "reason": "full"},
+    "AlreadySignedUp": {"shift": "#12", "member_id": 7},
+    "NotAVolunteer": {"member_id": 7},
+    "AlreadyVolunteer": {"member_id": 7},
+    "HoursAlreadyConfirmed": {"shift": "#12", "member_id": 7, "hours": "2.5"},
+    "InvalidAnswer": {
+        "field": "phone",
+        "value": "12345",
+        "reason": "bad_phone",
+        "label": "联系电话",
+    },
+    "AidCaseAccessDenied": {"case_id": 3},
 }
 
 

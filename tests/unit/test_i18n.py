@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 import importlib
 import pkgutil
 import re
@@ -56,6 +57,9 @@ NOT_MESSAGES = frozenset({"audit", "debug", "info", "warning", "error", "excepti
 def all_error_classes() -> list[type[HuarongError]]:
     for module in pkgutil.walk_packages(huarong_core.__path__, "huarong_core."):
         importlib.import_module(module.name)
+    # attrs rebuilds each slotted class; the first build lingers as a subclass
+    # until the garbage collector runs, and would be found twice.
+    gc.collect()
     found: set[type[HuarongError]] = set()
     pending: list[type[HuarongError]] = [HuarongError]
     while pending:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from huarong_core.domain.communities import Category, Community, Station
+from huarong_core.domain.communities import Category, Community, OpeningHours, Station
 from huarong_core.domain.text import LocalizedText
 from huarong_core.storage.base import Connection, Row
 from huarong_core.storage.codec import dumps, loads
@@ -26,6 +26,19 @@ def _community(row: Row) -> Community:
 
 def _text(raw: str | None) -> LocalizedText | None:
     return None if raw is None else LocalizedText(loads(raw))
+
+
+def _station(row: Row) -> Station:
+    raw = row["hours"]
+    hours = (loads(raw) if isinstance(raw, str) else raw) or []
+    return Station(
+        row["key"],
+        LocalizedText(loads(row["name"])),
+        row["floor"],
+        _text(row["description"]),
+        tuple(OpeningHours.parse(h["days"], h["opens"], h["closes"]) for h in hours),
+        row["lead"],
+    )
 
 
 class CommunityRepository:
@@ -106,27 +119,35 @@ class CommunityRepository:
 
     async def stations(self, community_id: int) -> list[Station]:
         rows = await self._conn.fetch(
-            "SELECT key, name, floor, description FROM stations WHERE community_id = $1"
-            " ORDER BY position, key",
+            "SELECT key, name, floor, description, hours, lead FROM stations"
+            " WHERE community_id = $1 ORDER BY position, key",
             community_id,
         )
-        return [
-            Station(r["key"], LocalizedText(loads(r["name"])), r["floor"], _text(r["description"]))
-            for r in rows
-        ]
+        return [_station(r) for r in rows]
+
+    async def station(self, community_id: int, key: str) -> Station | None:
+        row = await self._conn.fetchrow(
+            "SELECT key, name, floor, description, hours, lead FROM stations"
+            " WHERE community_id = $1 AND key = $2",
+            community_id,
+            key,
+        )
+        return None if row is None else _station(row)
 
     async def save_station(self, community_id: int, station: Station, position: int) -> None:
         description = station.description.as_dict() if station.description else None
         await self._conn.execute(
-            "INSERT INTO stations (community_id, key, name, floor, description, position)"
-            " VALUES ($1, $2, $3, $4, $5, $6)"
+            "INSERT INTO stations (community_id, key, name, floor, description, position,"
+            " hours, lead) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             " ON CONFLICT (community_id, key) DO UPDATE SET name = excluded.name,"
             " floor = excluded.floor, description = excluded.description,"
-            " position = excluded.position",
+            " position = excluded.position, hours = excluded.hours, lead = excluded.lead",
             community_id,
             station.key,
             dumps(station.name.as_dict()),
             station.floor,
             None if description is None else dumps(description),
             position,
+            dumps([rule.as_dict() for rule in station.hours]),
+            station.lead,
         )
