@@ -525,3 +525,21 @@ class AidCaseAccessDenied(AuditedRefusal):
 
     def audit_target(self) -> str:
         return f"aid_case:{self.case_id}"
+
+
+@attrs.define(auto_exc=True, eq=False)
+class WrongCheckInCode(AuditedRefusal):
+    """A wrong check-in code: refused, and on record so that guessing runs out of tries.
+
+    The code is six digits; each wrong try leaves an audit entry (after the
+    rollback), and a member with too many recent wrong tries is refused even
+    with the right code until the window passes (staff can still check them in).
+    """
+
+    key = "error.wrong_check_in_code"
+    audit_action: ClassVar[str] = "gathering.wrong_code"
+
+    gathering_id: int
+
+    def audit_target(self) -> str:
+        return f"gathering:{self.gathering_id}"

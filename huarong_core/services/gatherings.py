@@ -67,6 +67,7 @@ from huarong_core.errors import (
     MemberInactive,
     NotFound,
     VenueUnavailable,
+    WrongCheckInCode,
 )
 from huarong_core.events import (
     AttendanceRecorded,
@@ -88,6 +89,9 @@ from huarong_core.services.scheduler import Timer, on_timer, schedule, unschedul
 
 CODE_ALPHABET = "0123456789"
 CODE_LENGTH = 6
+MAX_CODE_TRIES = 5
+CODE_TRIES_WINDOW = timedelta(minutes=15)
+"""Five wrong codes in fifteen minutes, and a member must wait (or ask staff)."""
 MAX_COMMENT = 1000
 MAX_WHATS_ON_DAYS = 62
 GENERATE_KEY = "salons:generate"
@@ -724,9 +728,17 @@ async def check_in(ctx: Context, cmd: CheckIn) -> CheckInResult:
     if ctx.now > closes:
         raise CheckInRefused(gathering=gathering.ref, reason="window_closed")
     if not by_staff:
+        tries = await ctx.repos.audit.count_recent(
+            ctx.actor.label,
+            WrongCheckInCode.audit_action,
+            f"gathering:{gathering.id}",
+            ctx.now - CODE_TRIES_WINDOW,
+        )
+        if tries >= MAX_CODE_TRIES:
+            raise CheckInRefused(gathering=gathering.ref, reason="too_many_attempts")
         code = await ctx.repos.gatherings.checkin_code(gathering.id)
         if cmd.code is None or code is None or _normal_code(cmd.code) != code:
-            raise CheckInRefused(gathering=gathering.ref, reason="wrong_code")
+            raise WrongCheckInCode(gathering_id=gathering.id)
     await _active_member(ctx, member_id)
     await _lock(ctx, gathering.id)
     repo = ctx.repos.gatherings

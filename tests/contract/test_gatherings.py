@@ -29,6 +29,7 @@ from huarong_core.commands import (
     GetGathering,
     GetPointsStatement,
     GiveFeedback,
+    ListAuditEntries,
     ListFeedback,
     ListGatherings,
     ListMemberRsvps,
@@ -56,6 +57,7 @@ from huarong_core.errors import (
     InvalidValue,
     PermissionDenied,
     VenueUnavailable,
+    WrongCheckInCode,
 )
 from huarong_core.testing import SAMPLE_COMMUNITY, FrozenClock, open_test_community, snapshot
 from tests.contract.conftest import SYSTEM, Pair, actor_for
@@ -316,11 +318,14 @@ async def test_check_in_with_the_code_awards_points_once(hub: Pair, clock: Froze
 
     clock.set(event.starts_at + timedelta(minutes=5))
     before = await snapshot(huarong.db)
-    wrong = "000000" if code.code != "000000" else "111111"
-    with pytest.raises(CheckInRefused) as refused:
-        await handle.execute(CheckIn(event.id, wrong), actor=member)
-    assert refused.value.reason == "wrong_code"
-    assert await snapshot(huarong.db) == before
+    with pytest.raises(WrongCheckInCode):
+        await handle.execute(CheckIn(event.id, wrong_code(code.code)), actor=member)
+    after = await snapshot(huarong.db)
+    # Nothing changes but the record of the wrong try.
+    assert {t: r for t, r in after.items() if t != "audit_log"} == {
+        t: r for t, r in before.items() if t != "audit_log"
+    }
+    assert len(after["audit_log"]) == len(before["audit_log"]) + 1
 
     done = await handle.execute(CheckIn(event.id, f" {code.code} "), actor=member)
     assert done.rsvp.checked_in_at == clock.now()
@@ -342,6 +347,33 @@ async def test_check_in_with_the_code_awards_points_once(hub: Pair, clock: Froze
     with pytest.raises(CheckInRefused) as closed:
         await handle.execute(CheckIn(event.id, code.code), actor=late)
     assert closed.value.reason == "window_closed"
+
+
+def wrong_code(code: str) -> str:
+    return "000000" if code != "000000" else "111111"
+
+
+async def test_guessing_codes_runs_out_of_tries(hub: Pair, clock: FrozenClock) -> None:
+    _, handle = hub
+    event = await make_event(handle)
+    guesser, other = await members(handle, 2)
+    code = (await handle.execute(GetCheckInCode(event.id), actor=SYSTEM)).code
+    clock.set(event.starts_at)
+    for _ in range(5):
+        with pytest.raises(WrongCheckInCode):
+            await handle.execute(CheckIn(event.id, wrong_code(code)), actor=guesser)
+        clock.advance(minutes=1)
+    with pytest.raises(CheckInRefused) as blocked:
+        await handle.execute(CheckIn(event.id, code), actor=guesser)
+    assert blocked.value.reason == "too_many_attempts"
+    # Others are not affected; staff can still check the guesser in, and the wait ends.
+    await handle.execute(CheckIn(event.id, code), actor=other)
+    clock.advance(minutes=11)
+    done = await handle.execute(CheckIn(event.id, code), actor=guesser)
+    assert done.rsvp.checked_in_at == clock.now()
+    entries = await handle.execute(ListAuditEntries(action="gathering.wrong_code"), actor=SYSTEM)
+    assert len(entries) == 5
+    assert {e.target for e in entries} == {f"gathering:{event.id}"}
 
 
 async def test_closing_records_attendance_no_shows_and_asks_for_feedback(

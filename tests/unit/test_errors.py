@@ -126,6 +126,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "label": "联系电话",
     },
     "AidCaseAccessDenied": {"case_id": 3},
+    "WrongCheckInCode": {"gathering_id": 12},
 }
 
 

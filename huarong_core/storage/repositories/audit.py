@@ -64,6 +64,23 @@ class AuditRepository:
         )
         return [_entry(r) for r in rows]
 
+    async def count_recent(
+        self, actor_label: str, action: str, target: str, since: datetime
+    ) -> int:
+        """How often `actor_label` did `action` on `target` since `since` (a short window:
+        the scan follows the time index)."""
+        return int(
+            await self._conn.fetchval(
+                "SELECT COUNT(*) FROM audit_log WHERE community_id = $1 AND at >= $2"
+                " AND action = $3 AND target = $4 AND actor_label = $5",
+                self._cid,
+                since,
+                action,
+                target,
+                actor_label,
+            )
+        )
+
     async def count(self) -> int:
         return int(
             await self._conn.fetchval(
