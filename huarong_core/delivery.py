@@ -37,17 +37,16 @@ recorded; rows not yet claimed stay `pending` for the next worker.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol
 
 import attrs
 import structlog
 
 from huarong_core.app import Huarong
+from huarong_core.background import BackgroundLoop
 from huarong_core.commands.announcements import DeliveryState
 from huarong_core.domain.text import LocalizedText
 from huarong_core.errors import DatabaseBusy, TransientConflict
@@ -204,12 +203,14 @@ class _Outcome:
     """A permanent failure: `pending` if the member has another account, else `failed`."""
 
 
-class DeliveryWorker:
+class DeliveryWorker(BackgroundLoop):
     """Sends due deliveries through `senders` (platform -> `Sender`, in preference order).
 
     `async with` or `start()` / `stop()` for a background task; `run_once()`
     sends everything due now and returns. `concurrency` sends run at once.
     """
+
+    name = "delivery"
 
     def __init__(
         self,
@@ -227,8 +228,7 @@ class DeliveryWorker:
             raise ValueError("a delivery worker needs at least one sender")
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        if interval <= 0:
-            raise ValueError("interval must be positive")
+        super().__init__(interval)
         if send_timeout <= 0 or timedelta(seconds=send_timeout) >= lease:
             raise ValueError("send_timeout must be positive and shorter than the lease")
         if max_attempts < 1:
@@ -236,7 +236,6 @@ class DeliveryWorker:
         self.huarong = huarong
         self.senders = dict(senders)
         self.concurrency = concurrency
-        self.interval = interval
         self.lease = lease
         self.send_timeout = send_timeout
         self.max_attempts = max_attempts
@@ -245,9 +244,6 @@ class DeliveryWorker:
         """Outcomes recorded since the worker was made, per state (diagnostics and tests)."""
         self._community_ids: tuple[int, ...] | None = None
         self._resume_at: dict[str, datetime] = {}
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
-        self._wake = asyncio.Event()
 
     # --- one pass ---
 
@@ -259,14 +255,6 @@ class DeliveryWorker:
         """
         self._stopping.clear()
         return await self._pass(raise_errors=True)
-
-    def request_stop(self) -> None:
-        """Claim nothing more; the sends in flight finish and are recorded (returns at once).
-
-        Ends a `run_once()` pass early; `stop()` also waits for the background task.
-        """
-        self._stopping.set()
-        self._wake.set()
 
     async def _pass(self, *, raise_errors: bool) -> int:
         lanes = [
@@ -490,63 +478,8 @@ class DeliveryWorker:
 
     # --- the background task ---
 
-    def wake(self) -> None:
-        """Look for due deliveries now instead of at the end of the interval."""
-        self._wake.set()
+    async def _background_pass(self) -> None:
+        await self._pass(raise_errors=False)
 
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def _main(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self._pass(raise_errors=False)
-            except Exception:  # e.g. the database went away for a moment: try next time
-                log.exception("delivery.pass_failed")
-            self._wake.clear()
-            if self._stopping.is_set():
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-
-    async def start(self) -> None:
-        """Start the background task; its first pass runs at once."""
-        if self.running:
-            return
-        self._stopping.clear()
-        self._task = asyncio.create_task(self._main(), name="huarong-delivery")
-        log.info("delivery.started", platforms=list(self.senders), concurrency=self.concurrency)
-
-    async def stop(self) -> None:
-        """Let the sends in flight finish and be recorded, then end; idempotent.
-
-        Cancelling `stop()` itself cancels the sends in flight (a hard stop):
-        their rows become `unknown` once their lease runs out.
-        """
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self.request_stop()
-        try:
-            await asyncio.wait({task})
-        except asyncio.CancelledError:
-            task.cancel()
-            raise
-        finally:
-            self._stopping.clear()
-        if not task.cancelled() and task.exception() is not None:
-            log.error("delivery.crashed", error=repr(task.exception()))
-        log.info("delivery.stopped", counts=dict(self.counts))
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    def _log_details(self) -> dict[str, Any]:
+        return {"platforms": list(self.senders), "counts": dict(self.counts)}

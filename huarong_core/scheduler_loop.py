@@ -12,15 +12,13 @@ stops between batches, so a stop never cuts a batch in half.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Collection
-from types import TracebackType
-from typing import Self
+from typing import Any
 
 import structlog
 
 from huarong_core.app import CommunityHandle, Huarong
+from huarong_core.background import BackgroundLoop
 from huarong_core.commands import FireDueTimers
 from huarong_core.domain.audit import Actor
 
@@ -32,8 +30,10 @@ MAX_BATCHES = 100
 """Batches per community in one pass: a handler rescheduling itself for "now" cannot spin."""
 
 
-class SchedulerLoop:
+class SchedulerLoop(BackgroundLoop):
     """A background task firing due timers; `async with` or `start()` / `stop()`."""
+
+    name = "scheduler"
 
     def __init__(
         self,
@@ -44,21 +44,16 @@ class SchedulerLoop:
         communities: Collection[str] | None = None,
         actor: Actor | None = None,
     ) -> None:
-        if interval <= 0:
-            raise ValueError("interval must be positive")
+        super().__init__(interval)
         if batch < 1:
             raise ValueError("batch must be at least 1")
         self.huarong = huarong
-        self.interval = interval
         self.batch = batch
         self.communities = None if communities is None else frozenset(communities)
         self.actor = actor or Actor.system("scheduler")
         self.passes = 0
         self.fired = 0
         """Timers fired since the loop was made (for diagnostics and tests)."""
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
-        self._wake = asyncio.Event()
 
     async def run_once(self, *, raise_errors: bool = False) -> int:
         """Fire everything due now in every community; how many fired.
@@ -94,60 +89,8 @@ class SchedulerLoop:
             log.warning("scheduler.batches_exhausted", community=handle.community.key)
         return fired
 
-    def wake(self) -> None:
-        """Run a pass now instead of at the end of the interval."""
-        self._wake.set()
+    async def _background_pass(self) -> None:
+        await self.run_once()
 
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def _main(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.run_once()
-            except Exception:  # e.g. the database went away for a moment: try next time
-                log.exception("scheduler.pass_failed")
-            self._wake.clear()
-            if self._stopping.is_set():
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-
-    async def start(self) -> None:
-        """Start the background task; its first pass runs at once."""
-        if self.running:
-            return
-        self._stopping.clear()
-        self._task = asyncio.create_task(self._main(), name="huarong-scheduler")
-        log.info("scheduler.started", interval=self.interval, batch=self.batch)
-
-    async def stop(self) -> None:
-        """Let the batch in progress finish, then end the task; idempotent."""
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self._stopping.set()
-        self._wake.set()
-        try:
-            await asyncio.wait({task})
-        except asyncio.CancelledError:  # whoever stops us gave up waiting: end it now
-            task.cancel()
-            raise
-        finally:
-            self._stopping.clear()
-        if not task.cancelled() and task.exception() is not None:
-            log.error("scheduler.crashed", error=repr(task.exception()))
-        log.info("scheduler.stopped", passes=self.passes, fired=self.fired)
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    def _log_details(self) -> dict[str, Any]:
+        return {"interval": self.interval, "passes": self.passes, "fired": self.fired}

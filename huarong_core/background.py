@@ -1,0 +1,103 @@
+"""A task that repeats a pass in the background until stopped.
+
+The scheduler loop and the delivery worker both run a pass, sleep for an
+interval (or until woken), and stop gracefully: the pass in progress ends
+at its next safe point and its work is recorded before the task finishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from types import TracebackType
+from typing import Any, ClassVar, Self
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class BackgroundLoop:
+    """Subclasses implement `_background_pass`; `name` prefixes their log events."""
+
+    name: ClassVar[str] = "background"
+
+    def __init__(self, interval: float) -> None:
+        if interval <= 0:
+            raise ValueError("interval must be positive")
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+
+    async def _background_pass(self) -> None:
+        raise NotImplementedError
+
+    def _log_details(self) -> dict[str, Any]:
+        """What the started/stopped log lines report."""
+        return {}
+
+    def wake(self) -> None:
+        """Run a pass now instead of at the end of the interval."""
+        self._wake.set()
+
+    def request_stop(self) -> None:
+        """Start nothing new; the work in progress finishes (returns at once)."""
+        self._stopping.set()
+        self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def _main(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self._background_pass()
+            except Exception:  # e.g. the database went away for a moment: try next time
+                log.exception(f"{self.name}.pass_failed")
+            self._wake.clear()
+            if self._stopping.is_set():
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+
+    async def start(self) -> None:
+        """Start the background task; its first pass runs at once."""
+        if self.running:
+            return
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._main(), name=f"huarong-{self.name}")
+        log.info(f"{self.name}.started", **self._log_details())
+
+    async def stop(self) -> None:
+        """Let the work in progress finish, then end the task; idempotent.
+
+        Cancelling `stop()` itself cancels the task (a hard stop).
+        """
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self.request_stop()
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:  # whoever stops us gave up waiting: end it now
+            task.cancel()
+            raise
+        finally:
+            self._stopping.clear()
+        if not task.cancelled() and task.exception() is not None:
+            log.error(f"{self.name}.crashed", error=repr(task.exception()))
+        log.info(f"{self.name}.stopped", **self._log_details())
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
