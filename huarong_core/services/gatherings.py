@@ -379,13 +379,13 @@ async def _place_session(ctx: Context, draft: Gathering) -> bool:
         async with ctx.uow.savepoint():
             return await _place(ctx, draft) is not None
     except VenueUnavailable:
-        pass
-    placed = await _place(ctx, attrs.evolve(draft, venue_key=None))
-    if placed is None:
-        return False
-    assert draft.venue_key is not None
-    ctx.record(VenueConflict(draft.venue_key, placed.id))
-    return True
+        # Handled, not ignored: the session keeps its date and staff find it a room.
+        placed = await _place(ctx, attrs.evolve(draft, venue_key=None))
+        if placed is None:
+            return False
+        assert draft.venue_key is not None
+        ctx.record(VenueConflict(draft.venue_key, placed.id))
+        return True
 
 
 @handles(DefineSalon)

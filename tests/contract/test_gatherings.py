@@ -15,6 +15,7 @@ import pytest
 from huarong_core import Actor, Huarong, parse_config
 from huarong_core.app import CommunityHandle
 from huarong_core.commands import (
+    BookVenue,
     CalendarFeed,
     CancelGathering,
     CheckIn,
@@ -494,6 +495,20 @@ async def test_one_session_is_moved_or_cancelled_without_touching_the_rest(
         f"gathering:{first.id}:reminder:1440",
         f"gathering:{first.id}:reminder:60",
     ]
+
+
+async def test_a_session_whose_venue_is_taken_is_kept_without_it(hub: Pair) -> None:
+    huarong, handle = hub
+    taken = local(date(2026, 8, 13), 18)
+    await handle.execute(
+        BookVenue("hall", "Wedding", starts_at=taken, ends_at=taken + timedelta(hours=4)),
+        actor=SYSTEM,
+    )
+    await handle.execute(DefineSalon(english_salon()), actor=SYSTEM)
+    first, second = await handle.execute(ListGatherings(salon_key="english"), actor=SYSTEM)
+    assert (first.venue_key, second.venue_key) == ("hall", None)
+    (conflict,) = await events_of(huarong, "venue.conflict")
+    assert conflict == {"venue_key": "hall", "gathering_id": second.id}
 
 
 async def test_bad_recurrence_rules_are_refused() -> None:
