@@ -7,6 +7,7 @@ at its next safe point and its work is recorded before the task finishes.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 from types import TracebackType
@@ -17,7 +18,7 @@ import structlog
 log = structlog.get_logger(__name__)
 
 
-class BackgroundLoop:
+class BackgroundLoop(abc.ABC):
     """Subclasses implement `_background_pass`; `name` prefixes their log events."""
 
     name: ClassVar[str] = "background"
@@ -30,8 +31,9 @@ class BackgroundLoop:
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
 
+    @abc.abstractmethod
     async def _background_pass(self) -> None:
-        raise NotImplementedError
+        """One pass of the work; errors are logged by the loop and the next pass runs."""
 
     def _log_details(self) -> dict[str, Any]:
         """What the started/stopped log lines report."""

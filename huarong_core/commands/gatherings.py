@@ -139,7 +139,7 @@ class ClubDetails:
 
 @attrs.frozen
 class ListClubs(Query[tuple[ClubSummary, ...]]):
-    pass
+    """Every club with its member and pending counts."""
 
 
 @attrs.frozen
@@ -226,7 +226,7 @@ class DefineVenue(Command[Venue]):
 
 @attrs.frozen
 class ListVenues(Query[tuple[Venue, ...]]):
-    pass
+    """Every venue, for members choosing a room and staff booking one."""
 
 
 @attrs.frozen
@@ -281,7 +281,7 @@ class DefineSalon(Command[Salon]):
 
 @attrs.frozen
 class ListSalons(Query[tuple[Salon, ...]]):
-    pass
+    """Every salon series, enabled or not."""
 
 
 @attrs.frozen

@@ -362,7 +362,7 @@ class GetReflectionContest(Query[ReflectionContestDetails]):
 
 @attrs.frozen
 class ListReflectionContests(Query[tuple[ReflectionContest, ...]]):
-    pass
+    """Every best-reflection contest, in the order they were created."""
 
 
 @attrs.frozen

@@ -65,7 +65,7 @@ class StationDetails:
 
 @attrs.frozen
 class ListStations(Query[tuple[Station, ...]]):
-    pass
+    """Every station, in the order of the community file."""
 
 
 @attrs.frozen

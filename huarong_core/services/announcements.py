@@ -40,12 +40,13 @@ from huarong_core.domain.clubs import ChatBinding
 from huarong_core.domain.organizations import Organization
 from huarong_core.domain.roles import ROLE_PERMISSIONS, Permission, Scope, ScopeKind
 from huarong_core.domain.validation import BIDI_CONTROLS, require_name
-from huarong_core.errors import AlreadyExists, InvalidValue, MemberInactive, NotFound
+from huarong_core.errors import AlreadyExists, InvalidValue, NotFound
 from huarong_core.events import AnnouncementPosted
 from huarong_core.services.clubs import can_in_any, club_scopes, get_club, require_in_any
 from huarong_core.services.context import Context
-from huarong_core.services.members import get_member
+from huarong_core.services.members import get_active_member
 from huarong_core.services.registry import handles
+from huarong_core.services.stations import get_station
 
 MAX_TITLE = 200
 MAX_BODY = 3500
@@ -107,9 +108,7 @@ async def _resolve(
         chats = await ctx.repos.clubs.chats(club.key)
         return audience, f"club:{club.key}", club.key, chats
     if kind is AudienceKind.STATION:
-        station = await ctx.repos.communities.station(ctx.community.id, audience.key)
-        if station is None:
-            raise NotFound(entity="station", ref=audience.key)
+        station = await get_station(ctx, audience.key)
         ctx.require(Permission.POST_ANNOUNCEMENTS, Scope.station(station.key))
         return audience, f"station:{station.key}", station.key, []
     if kind is AudienceKind.ORGANIZATION:
@@ -290,13 +289,9 @@ async def announcement_deliveries(
 
 async def _station_member(ctx: Context, station_key: str, member_id: int | None) -> int:
     """The station exists; the acting member, or the member staff of the station name."""
-    station = await ctx.repos.communities.station(ctx.community.id, station_key)
-    if station is None:
-        raise NotFound(entity="station", ref=station_key)
+    station = await get_station(ctx, station_key)
     if member_id is None or member_id == ctx.actor.member_id:
-        if ctx.actor.member_id is None:
-            raise InvalidValue(field="member", value="-", reason="member_required")
-        return ctx.actor.member_id
+        return ctx.target_member(None)
     ctx.require(Permission.POST_ANNOUNCEMENTS, Scope.station(station.key))
     return member_id
 
@@ -304,9 +299,7 @@ async def _station_member(ctx: Context, station_key: str, member_id: int | None)
 @handles(SubscribeToStation)
 async def subscribe(ctx: Context, cmd: SubscribeToStation) -> StationSubscription:
     member_id = await _station_member(ctx, cmd.station_key, cmd.member_id)
-    member = await get_member(ctx, member_id)
-    if not member.is_active:
-        raise MemberInactive(member_id=member.id, status=member.status.value)
+    await get_active_member(ctx, member_id)
     done = await ctx.repos.announcements.subscribe(
         cmd.station_key, member_id, ctx.actor.label, ctx.now
     )
@@ -332,9 +325,7 @@ async def unsubscribe(ctx: Context, cmd: UnsubscribeFromStation) -> StationSubsc
 async def station_subscriptions(
     ctx: Context, cmd: ListStationSubscriptions
 ) -> tuple[StationSubscription, ...]:
-    member_id = cmd.member_id if cmd.member_id is not None else ctx.actor.member_id
-    if member_id is None:
-        raise InvalidValue(field="member", value="-", reason="member_required")
+    member_id = ctx.target_member(cmd.member_id)
     if member_id != ctx.actor.member_id:
         ctx.require_anywhere(Permission.VIEW_MEMBERS)
     return tuple(await ctx.repos.announcements.subscriptions(member_id))

@@ -53,11 +53,9 @@ async def _feed_items(ctx: Context, cmd: GetCalendar) -> tuple[str, list[Gatheri
         return name, found, locale
     if cmd.feed is CalendarFeed.MEMBER:
         try:
-            member_id = int(cmd.key) if cmd.key else ctx.actor.member_id
+            member_id = ctx.target_member(int(cmd.key) if cmd.key else None)
         except ValueError:
             raise InvalidValue(field="member", value=cmd.key, reason="not_a_number") from None
-        if member_id is None:
-            raise InvalidValue(field="member", value="-", reason="member_required")
         if member_id != ctx.actor.member_id:
             ctx.require_anywhere(Permission.VIEW_MEMBERS)
         member = await get_member(ctx, member_id)

@@ -42,7 +42,6 @@ from huarong_core.errors import (
     AlreadyInClub,
     InvalidTransition,
     InvalidValue,
-    MemberInactive,
     NotFound,
 )
 from huarong_core.events import (
@@ -54,9 +53,10 @@ from huarong_core.events import (
     ClubRequestDeclined,
 )
 from huarong_core.services.context import Context
-from huarong_core.services.members import get_member
+from huarong_core.services.members import get_active_member
 from huarong_core.services.registry import handles
 from huarong_core.services.roles import grant_role
+from huarong_core.services.stations import get_station
 
 MAX_ANNOUNCEMENT = 2000
 
@@ -86,11 +86,8 @@ def require_in_any(ctx: Context, permission: Permission, scopes: list[Scope]) ->
 
 
 async def _check_station(ctx: Context, station: str | None) -> None:
-    if station is None:
-        return
-    stations = await ctx.repos.communities.stations(ctx.community.id)
-    if station not in {s.key for s in stations}:
-        raise NotFound(entity="station", ref=station)
+    if station is not None:
+        await get_station(ctx, station)
 
 
 async def save_club(ctx: Context, club: Club, source: str) -> tuple[Club, bool]:
@@ -191,9 +188,7 @@ async def club_details(ctx: Context, cmd: GetClub) -> ClubDetails:
 def _member_for(ctx: Context, member_id: int | None, club: Club) -> int:
     """The acting member, or — for leaders and staff — the member they name."""
     if member_id is None or member_id == ctx.actor.member_id:
-        if ctx.actor.member_id is None:
-            raise InvalidValue(field="member", value="-", reason="member_required")
-        return ctx.actor.member_id
+        return ctx.target_member(None)
     require_in_any(ctx, Permission.LEAD_CLUBS, club_scopes(club.key, club.station))
     return member_id
 
@@ -202,9 +197,7 @@ def _member_for(ctx: Context, member_id: int | None, club: Club) -> int:
 async def join_club(ctx: Context, cmd: JoinClub) -> ClubMembership:
     club = await get_club(ctx, cmd.club_key)
     member_id = _member_for(ctx, cmd.member_id, club)
-    member = await get_member(ctx, member_id)
-    if not member.is_active:
-        raise MemberInactive(member_id=member_id, status=member.status.value)
+    await get_active_member(ctx, member_id)
     await ctx.repos.conn.lock(f"club:{ctx.community.id}:{club.key}:{member_id}")
     current = await ctx.repos.clubs.membership(club.key, member_id)
     if current is not None and current.status.is_current:
@@ -309,9 +302,7 @@ async def club_members(ctx: Context, cmd: ListClubMembers) -> tuple[ClubMembersh
 
 @handles(ListMemberClubs)
 async def member_clubs(ctx: Context, cmd: ListMemberClubs) -> tuple[ClubMembership, ...]:
-    member_id = cmd.member_id if cmd.member_id is not None else ctx.actor.member_id
-    if member_id is None:
-        raise InvalidValue(field="member", value="-", reason="member_required")
+    member_id = ctx.target_member(cmd.member_id)
     if member_id != ctx.actor.member_id:
         ctx.require_anywhere(Permission.VIEW_MEMBERS)
     return tuple(await ctx.repos.clubs.of_member(member_id))

@@ -49,7 +49,6 @@ from huarong_core.errors import (
     CheckInRefused,
     GatheringNotOpen,
     InvalidValue,
-    MemberInactive,
     NotFound,
 )
 from huarong_core.events import ChallengeCompleted, CheckpointReached, ContestFinalized
@@ -60,7 +59,7 @@ from huarong_core.services.gatherings import (
     points_for,
     require_manage,
 )
-from huarong_core.services.members import get_member
+from huarong_core.services.members import get_active_member
 from huarong_core.services.registry import handles
 from huarong_core.storage.repositories.contests import TeamStanding
 
@@ -159,13 +158,6 @@ def _require_teams_open(ctx: Context, gathering: Gathering) -> None:
         raise GatheringNotOpen(gathering=gathering.ref, reason="past")
 
 
-async def _active_member(ctx: Context, member_id: int) -> str:
-    member = await get_member(ctx, member_id)
-    if not member.is_active:
-        raise MemberInactive(member_id=member_id, status=member.status.value)
-    return member.display_name
-
-
 def _team_id(entrant: str) -> int | None:
     kind, _, ref = entrant.partition(":")
     return int(ref) if kind == "team" else None
@@ -217,7 +209,7 @@ async def record_score(ctx: Context, cmd: RecordContestScore) -> ContestPlace:
     if gathering.finalized_at is not None:
         raise GatheringNotOpen(gathering=gathering.ref, reason="finalized")
     if cmd.member_id is not None:
-        await _active_member(ctx, cmd.member_id)
+        await get_active_member(ctx, cmd.member_id)
         entrant = f"member:{cmd.member_id}"
     else:
         assert cmd.team_id is not None
@@ -302,7 +294,7 @@ async def create_team(ctx: Context, cmd: CreateTeam) -> ChallengeTeam:
     member_id = acting_member(ctx, cmd.member_id, gathering)
     name = require_name("name", cmd.name, max_length=MAX_TEAM_NAME)
     _require_teams_open(ctx, gathering)
-    await _active_member(ctx, member_id)
+    await get_active_member(ctx, member_id)
     repo = ctx.repos.contests
     await repo.lock(gathering.id)
     if await repo.team_named(gathering.id, name) is not None:
@@ -322,7 +314,7 @@ async def join_team(ctx: Context, cmd: JoinTeam) -> ChallengeTeam:
     _require_teams(gathering)
     member_id = acting_member(ctx, cmd.member_id, gathering)
     _require_teams_open(ctx, gathering)
-    await _active_member(ctx, member_id)
+    await get_active_member(ctx, member_id)
     repo = ctx.repos.contests
     await repo.lock(gathering.id)
     team = await _team(ctx, gathering, cmd.team_id)

@@ -10,7 +10,7 @@ import attrs
 from huarong_core.domain.audit import Actor
 from huarong_core.domain.communities import Community
 from huarong_core.domain.roles import Permission, RoleGrant, Scope, permits
-from huarong_core.errors import PermissionDenied
+from huarong_core.errors import InvalidValue, PermissionDenied
 from huarong_core.events import Event
 from huarong_core.storage.unit_of_work import Repositories, UnitOfWork
 
@@ -38,6 +38,13 @@ class Context:
         if not self.can(permission, scope):
             where = scope if scope is not None else Scope.community()
             raise PermissionDenied(permission=permission.value, scope=str(where))
+
+    def target_member(self, member_id: int | None) -> int:
+        """`member_id`, or the acting member when it is `None` (a system actor must name one)."""
+        chosen = member_id if member_id is not None else self.actor.member_id
+        if chosen is None:
+            raise InvalidValue(field="member", value="-", reason="member_required")
+        return chosen
 
     def require_anywhere(self, permission: Permission) -> None:
         if not self.can_anywhere(permission):

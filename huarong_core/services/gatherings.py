@@ -64,7 +64,6 @@ from huarong_core.errors import (
     CheckInRefused,
     GatheringNotOpen,
     InvalidValue,
-    MemberInactive,
     NotFound,
     VenueUnavailable,
     WrongCheckInCode,
@@ -82,10 +81,11 @@ from huarong_core.events import (
     WaitlistPromoted,
 )
 from huarong_core.services.context import Context
-from huarong_core.services.members import get_member
+from huarong_core.services.members import get_active_member
 from huarong_core.services.points import record_activity
 from huarong_core.services.registry import handles
 from huarong_core.services.scheduler import Timer, on_timer, schedule, unschedule
+from huarong_core.services.stations import get_station
 
 CODE_ALPHABET = "0123456789"
 CODE_LENGTH = 6
@@ -145,17 +145,9 @@ def require_manage(ctx: Context, gathering: Gathering) -> None:
 def acting_member(ctx: Context, member_id: int | None, gathering: Gathering) -> int:
     """The acting member; naming someone else takes the organizer's permission."""
     if member_id is None or member_id == ctx.actor.member_id:
-        if ctx.actor.member_id is None:
-            raise InvalidValue(field="member", value="-", reason="member_required")
-        return ctx.actor.member_id
+        return ctx.target_member(None)
     require_manage(ctx, gathering)
     return member_id
-
-
-async def _active_member(ctx: Context, member_id: int) -> None:
-    member = await get_member(ctx, member_id)
-    if not member.is_active:
-        raise MemberInactive(member_id=member_id, status=member.status.value)
 
 
 async def resolve_organizer(ctx: Context, organizer: Organizer) -> tuple[str | None, str | None]:
@@ -166,9 +158,7 @@ async def resolve_organizer(ctx: Context, organizer: Organizer) -> tuple[str | N
             raise NotFound(entity="club", ref=organizer.key)
         return club.key, club.station
     if organizer.kind is OrganizerKind.STATION:
-        stations = await ctx.repos.communities.stations(ctx.community.id)
-        if organizer.key not in {s.key for s in stations}:
-            raise NotFound(entity="station", ref=organizer.key)
+        await get_station(ctx, organizer.key)
         return None, organizer.key
     if (
         organizer.kind is OrganizerKind.ORGANIZATION
@@ -611,9 +601,7 @@ async def list_rsvps(ctx: Context, cmd: ListRsvps) -> tuple[Rsvp, ...]:
 
 @handles(ListMemberRsvps)
 async def member_agenda(ctx: Context, cmd: ListMemberRsvps) -> tuple[MemberAgendaItem, ...]:
-    member_id = cmd.member_id if cmd.member_id is not None else ctx.actor.member_id
-    if member_id is None:
-        raise InvalidValue(field="member", value="-", reason="member_required")
+    member_id = ctx.target_member(cmd.member_id)
     if member_id != ctx.actor.member_id:
         ctx.require_anywhere(Permission.VIEW_MEMBERS)
     rsvps = await ctx.repos.gatherings.member_rsvps(
@@ -667,7 +655,7 @@ async def respond(ctx: Context, cmd: RespondToGathering) -> Rsvp:
     gathering = await get_gathering(ctx, cmd.gathering_id)
     member_id = acting_member(ctx, cmd.member_id, gathering)
     _require_open_for_rsvp(ctx, gathering)
-    await _active_member(ctx, member_id)
+    await get_active_member(ctx, member_id)
     await _lock(ctx, gathering.id)
     repo = ctx.repos.gatherings
     current = await repo.rsvp(gathering.id, member_id)
@@ -739,7 +727,7 @@ async def check_in(ctx: Context, cmd: CheckIn) -> CheckInResult:
         code = await ctx.repos.gatherings.checkin_code(gathering.id)
         if cmd.code is None or code is None or _normal_code(cmd.code) != code:
             raise WrongCheckInCode(gathering_id=gathering.id)
-    await _active_member(ctx, member_id)
+    await get_active_member(ctx, member_id)
     await _lock(ctx, gathering.id)
     repo = ctx.repos.gatherings
     current = await repo.rsvp(gathering.id, member_id)

@@ -96,7 +96,6 @@ from huarong_core.errors import (
     InvalidTransition,
     InvalidValue,
     LoanLimitReached,
-    MemberInactive,
     NotFound,
     RenewalRefused,
     VotingClosed,
@@ -117,7 +116,7 @@ from huarong_core.events import (
     ReflectionSubmitted,
 )
 from huarong_core.services.context import Context
-from huarong_core.services.members import get_member
+from huarong_core.services.members import get_active_member
 from huarong_core.services.points import record_activity
 from huarong_core.services.registry import handles
 from huarong_core.services.scheduler import Timer, on_timer, schedule, unschedule
@@ -151,24 +150,12 @@ async def require_staff(ctx: Context) -> None:
     ctx.require(Permission.MANAGE_LIBRARY, library_scope(await library_settings(ctx)))
 
 
-def _self(ctx: Context) -> int:
-    if ctx.actor.member_id is None:
-        raise InvalidValue(field="member", value="-", reason="member_required")
-    return ctx.actor.member_id
-
-
 async def acting_member(ctx: Context, member_id: int | None) -> int:
     """The acting member; naming someone else takes `manage_library`."""
     if member_id is None or member_id == ctx.actor.member_id:
-        return _self(ctx)
+        return ctx.target_member(None)
     await require_staff(ctx)
     return member_id
-
-
-async def _active_member(ctx: Context, member_id: int) -> None:
-    member = await get_member(ctx, member_id)
-    if not member.is_active:
-        raise MemberInactive(member_id=member_id, status=member.status.value)
 
 
 async def _lock_book(ctx: Context, book_id: int) -> None:
@@ -506,7 +493,7 @@ async def borrow(ctx: Context, cmd: BorrowCopy) -> Loan:
     code = normalize_copy_code("code", cmd.code)
     copy = await get_copy(ctx, code)
     member_id = await acting_member(ctx, cmd.member_id)
-    await _active_member(ctx, member_id)
+    await get_active_member(ctx, member_id)
     await _lock_book(ctx, copy.book_id)
     await _lock_member(ctx, member_id)
     repo = ctx.repos.library
@@ -613,7 +600,7 @@ async def place_hold(ctx: Context, cmd: PlaceHold) -> Hold:
     """Join a book's queue: only when no copy is on the shelf and one has none of it."""
     book = await get_book(ctx, cmd.book_id)
     member_id = await acting_member(ctx, cmd.member_id)
-    await _active_member(ctx, member_id)
+    await get_active_member(ctx, member_id)
     await _lock_book(ctx, book.id)
     await _lock_member(ctx, member_id)
     repo = ctx.repos.library
@@ -718,7 +705,7 @@ async def record_donation(ctx: Context, cmd: RecordDonation) -> DonationResult:
     await require_staff(ctx)
     codes = _donated_codes(cmd.copy_codes)
     note = require_note("note", cmd.note, required=False)
-    await _active_member(ctx, cmd.member_id)
+    await get_active_member(ctx, cmd.member_id)
     book, created = await _donated_book(ctx, cmd)
     copies = tuple([await add_copy(ctx, book, code, cmd.location, cmd.member_id) for code in codes])
     repo = ctx.repos.library
@@ -770,9 +757,9 @@ def _not_own(ctx: Context, reflection: Reflection) -> None:
 
 @handles(SubmitReflection)
 async def submit_reflection(ctx: Context, cmd: SubmitReflection) -> Reflection:
-    member_id = _self(ctx)
+    member_id = ctx.target_member(None)
     text = require_reflection_text("text", cmd.text)
-    await _active_member(ctx, member_id)
+    await get_active_member(ctx, member_id)
     book = await get_book(ctx, cmd.book_id)
     reflection = await ctx.repos.library.insert_reflection(book.id, member_id, text, ctx.now)
     if reflection is None:
@@ -785,7 +772,7 @@ async def submit_reflection(ctx: Context, cmd: SubmitReflection) -> Reflection:
 async def revise_reflection(ctx: Context, cmd: ReviseReflection) -> Reflection:
     """Only the author, and only a reflection staff returned."""
     current = await _reflection(ctx, cmd.reflection_id)
-    if current.member_id != _self(ctx):
+    if current.member_id != ctx.target_member(None):
         raise NotFound(entity="reflection", ref=f"#{cmd.reflection_id}")
     text = require_reflection_text("text", cmd.text)
     revised = await ctx.repos.library.revise_reflection(current.id, text, ctx.now)
@@ -879,7 +866,7 @@ async def get_reflection(ctx: Context, cmd: GetReflection) -> Reflection:
 
 @handles(ListReflections)
 async def list_reflections(ctx: Context, cmd: ListReflections) -> tuple[Reflection, ...]:
-    visible_to = None if await is_staff(ctx) else _self(ctx)
+    visible_to = None if await is_staff(ctx) else ctx.target_member(None)
     return tuple(
         await ctx.repos.library.reflections(
             book_id=cmd.book_id,
@@ -946,12 +933,12 @@ async def nominate(ctx: Context, cmd: NominateReflection) -> ReflectionContestDe
 @handles(VoteForReflection)
 async def vote(ctx: Context, cmd: VoteForReflection) -> ReflectionVote:
     """One vote per member per contest, while voting is open, never for one's own."""
-    member_id = _self(ctx)
+    member_id = ctx.target_member(None)
     contest = await _contest(ctx, cmd.contest_id)
     state = contest.voting_state(ctx.now)
     if state != "open":
         raise VotingClosed(contest=contest.title, reason=state)
-    await _active_member(ctx, member_id)
+    await get_active_member(ctx, member_id)
     repo = ctx.repos.library
     if not await repo.is_nominated(contest.id, cmd.reflection_id):
         raise NotFound(entity="nomination", ref=f"#{cmd.reflection_id}")

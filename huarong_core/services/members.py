@@ -18,7 +18,7 @@ from huarong_core.commands import (
 from huarong_core.domain.members import IdentityRef, Member, MemberStatus
 from huarong_core.domain.roles import Permission
 from huarong_core.domain.validation import require_key, require_locale, require_name
-from huarong_core.errors import AlreadyExists, InvalidValue, NotFound
+from huarong_core.errors import AlreadyExists, InvalidValue, MemberInactive, NotFound
 from huarong_core.events import MemberRegistered, MemberStatusChanged, MemberUpdated
 from huarong_core.services.context import Context
 from huarong_core.services.registry import handles
@@ -33,6 +33,14 @@ async def get_member(ctx: Context, member_id: int) -> Member:
     if found is None:
         raise NotFound(entity="member", ref=f"#{member_id}")
     return found
+
+
+async def get_active_member(ctx: Context, member_id: int) -> Member:
+    """A member who may still take part (joins, RSVPs, loans, requests)."""
+    member = await get_member(ctx, member_id)
+    if not member.is_active:
+        raise MemberInactive(member_id=member.id, status=member.status.value)
+    return member
 
 
 async def _check_categories(ctx: Context, categories: Iterable[str]) -> frozenset[str]:

@@ -21,13 +21,12 @@ from huarong_core.events import RoleGranted, RoleRevoked
 from huarong_core.services.context import Context
 from huarong_core.services.members import get_member
 from huarong_core.services.registry import handles
+from huarong_core.services.stations import get_station
 
 
 async def check_scope_exists(ctx: Context, scope: Scope) -> None:
     if scope.kind is ScopeKind.STATION:
-        stations = await ctx.repos.communities.stations(ctx.community.id)
-        if scope.key not in {s.key for s in stations}:
-            raise NotFound(entity="station", ref=scope.key)
+        await get_station(ctx, scope.key)
     elif scope.kind is ScopeKind.CLUB and await ctx.repos.clubs.get(scope.key) is None:
         raise NotFound(entity="club", ref=scope.key)
 

@@ -114,9 +114,7 @@ async def list_items(ctx: Context, cmd: ListShopItems) -> tuple[ShopItem, ...]:
 
 @handles(RedeemItem)
 async def redeem(ctx: Context, cmd: RedeemItem) -> Redemption:
-    member_id = cmd.member_id if cmd.member_id is not None else ctx.actor.member_id
-    if member_id is None:
-        raise InvalidValue(field="member", value="-", reason="member_required")
+    member_id = ctx.target_member(cmd.member_id)
     item = await _item(ctx, cmd.item_key)
     if member_id != ctx.actor.member_id:
         ctx.require(Permission.MANAGE_SHOP, _station_scope(item.station))

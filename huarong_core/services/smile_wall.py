@@ -118,9 +118,7 @@ async def photo_limits(ctx: Context, cmd: GetPhotoLimits) -> PhotoLimits:
 
 @handles(SubmitPhoto)
 async def submit_photo(ctx: Context, cmd: SubmitPhoto) -> Photo:
-    member_id = ctx.actor.member_id
-    if member_id is None:
-        raise InvalidValue(field="member", value="-", reason="member_required")
+    member_id = ctx.target_member(None)
     settings = await smile_wall_settings(ctx)
     check_size(cmd.media.size, settings.max_bytes)  # the file may predate a lower limit
     caption = check_caption(cmd.caption)

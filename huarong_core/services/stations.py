@@ -63,7 +63,7 @@ from huarong_core.domain.services import (
     step_parties,
 )
 from huarong_core.domain.validation import BIDI_CONTROLS
-from huarong_core.errors import AlreadyExists, InvalidValue, MemberInactive, NotFound
+from huarong_core.errors import AlreadyExists, InvalidValue, NotFound
 from huarong_core.events import (
     ServiceRequestAssigned,
     ServiceRequestMessage,
@@ -75,7 +75,7 @@ from huarong_core.events import (
     ServiceVisitReminder,
 )
 from huarong_core.services.context import Context
-from huarong_core.services.members import get_member
+from huarong_core.services.members import get_active_member
 from huarong_core.services.points import record_activity
 from huarong_core.services.registry import handles
 from huarong_core.services.scheduler import Timer, on_timer, schedule, unschedule
@@ -402,14 +402,10 @@ async def submit_request(ctx: Context, cmd: SubmitRequest) -> ServiceRequest:
     service = await get_service(ctx, cmd.service_key)
     if not service.enabled:
         raise InvalidValue(field="service", value=service.key, reason="service_disabled")
-    member_id = cmd.member_id if cmd.member_id is not None else ctx.actor.member_id
-    if member_id is None:
-        raise InvalidValue(field="member", value="-", reason="member_required")
+    member_id = ctx.target_member(cmd.member_id)
     if member_id != ctx.actor.member_id:
         ctx.require(Permission.HANDLE_REQUESTS, _scope(service.station))
-    member = await get_member(ctx, member_id)
-    if not member.is_active:
-        raise MemberInactive(member_id=member.id, status=member.status.value)
+    member = await get_active_member(ctx, member_id)
     refusal = service.refusal(organization_id=member.organization_id, categories=member.categories)
     if refusal is not None:
         raise InvalidValue(field="requester", value=f"#{member.id}", reason=refusal)
@@ -488,9 +484,7 @@ async def assign_request(ctx: Context, cmd: AssignRequest) -> ServiceRequest:
     if request.is_final:
         raise InvalidValue(field="request", value=request.ref, reason="request_finished")
     if cmd.assignee_id is not None:
-        assignee = await get_member(ctx, cmd.assignee_id)
-        if not assignee.is_active:
-            raise MemberInactive(member_id=assignee.id, status=assignee.status.value)
+        assignee = await get_active_member(ctx, cmd.assignee_id)
         grants = await ctx.repos.roles.for_member(assignee.id)
         if not permits(grants, Permission.HANDLE_REQUESTS, _scope(request.station)):
             raise InvalidValue(
@@ -636,9 +630,7 @@ async def list_queue(ctx: Context, cmd: ListRequestQueue) -> Page[ServiceRequest
 
 @handles(ListMyRequests)
 async def list_my_requests(ctx: Context, cmd: ListMyRequests) -> Page[ServiceRequest]:
-    member_id = cmd.member_id if cmd.member_id is not None else ctx.actor.member_id
-    if member_id is None:
-        raise InvalidValue(field="member", value="-", reason="member_required")
+    member_id = ctx.target_member(cmd.member_id)
     stations: frozenset[str] | None = None
     if member_id != ctx.actor.member_id:
         # Staff see a member's requests to the stations they handle.

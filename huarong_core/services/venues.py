@@ -43,6 +43,7 @@ from huarong_core.errors import InvalidTransition, InvalidValue, NotFound, Venue
 from huarong_core.events import VenueBooked
 from huarong_core.services.context import Context
 from huarong_core.services.registry import handles
+from huarong_core.services.stations import get_station
 
 MAX_LISTED = 1000
 """At most this many bookings in one `ListBookings` answer."""
@@ -181,9 +182,7 @@ async def define_venue(ctx: Context, cmd: DefineVenue) -> Venue:
         # Moving a venue to another station needs the right over the one it leaves.
         ctx.require(Permission.MANAGE_VENUES, _station_scope(current.station))
     if venue.station is not None:
-        stations = await ctx.repos.communities.stations(ctx.community.id)
-        if venue.station not in {s.key for s in stations}:
-            raise NotFound(entity="station", ref=venue.station)
+        await get_station(ctx, venue.station)
     saved, _ = await save_venue(ctx, venue, "admin")
     return saved
 

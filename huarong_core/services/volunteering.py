@@ -63,7 +63,6 @@ from huarong_core.errors import (
     AlreadyVolunteer,
     HoursAlreadyConfirmed,
     InvalidValue,
-    MemberInactive,
     NotAVolunteer,
     NotFound,
     ShiftNotOpen,
@@ -79,10 +78,11 @@ from huarong_core.events import (
     VolunteerLeft,
 )
 from huarong_core.services.context import Context
-from huarong_core.services.members import get_member
+from huarong_core.services.members import get_active_member
 from huarong_core.services.points import record_activity
 from huarong_core.services.registry import handles
 from huarong_core.services.scheduler import Timer, on_timer, schedule, unschedule
+from huarong_core.services.stations import get_station
 
 TRIGGER = "volunteer.hours_confirmed"
 SETTINGS_AREA = "volunteering"
@@ -129,9 +129,7 @@ def require_manage(ctx: Context, station: str | None) -> None:
 def _acting(ctx: Context, member_id: int | None, station: str | None) -> int:
     """The acting member; naming someone else takes `manage_volunteering`."""
     if member_id is None or member_id == ctx.actor.member_id:
-        if ctx.actor.member_id is None:
-            raise InvalidValue(field="member", value="-", reason="member_required")
-        return ctx.actor.member_id
+        return ctx.target_member(None)
     if station is None:
         ctx.require_anywhere(Permission.MANAGE_VOLUNTEERING)
     else:
@@ -151,12 +149,6 @@ async def get_shift(ctx: Context, shift_id: int) -> tuple[Shift, VolunteerTask]:
     if shift is None:
         raise NotFound(entity="shift", ref=f"#{shift_id}")
     return shift, await get_task(ctx, shift.task_id)
-
-
-async def _active_member(ctx: Context, member_id: int) -> None:
-    member = await get_member(ctx, member_id)
-    if not member.is_active:
-        raise MemberInactive(member_id=member_id, status=member.status.value)
 
 
 async def _holds_role(ctx: Context, member_id: int) -> bool:
@@ -194,11 +186,8 @@ async def _lock_member(ctx: Context, member_id: int) -> None:
 
 
 async def _check_station(ctx: Context, station: str | None) -> None:
-    if station is None:
-        return
-    stations = await ctx.repos.communities.stations(ctx.community.id)
-    if station not in {s.key for s in stations}:
-        raise NotFound(entity="station", ref=station)
+    if station is not None:
+        await get_station(ctx, station)
 
 
 # --- the team --------------------------------------------------------------------------
@@ -208,7 +197,7 @@ async def _check_station(ctx: Context, station: str | None) -> None:
 async def join_team(ctx: Context, cmd: JoinVolunteerTeam) -> Volunteer:
     member_id = _acting(ctx, cmd.member_id, None)
     by_staff = member_id != ctx.actor.member_id
-    await _active_member(ctx, member_id)
+    await get_active_member(ctx, member_id)
     await _lock_member(ctx, member_id)
     if await volunteer_of(ctx, member_id) is not None:
         raise AlreadyVolunteer(member_id=member_id)
@@ -552,7 +541,7 @@ async def sign_up(ctx: Context, cmd: SignUpForShift) -> ShiftSignup:
     shift, task = await get_shift(ctx, cmd.shift_id)
     member_id = _acting(ctx, cmd.member_id, task.station)
     _require_open(ctx, shift, task)
-    await _active_member(ctx, member_id)
+    await get_active_member(ctx, member_id)
     await require_volunteer(ctx, member_id)
     repo = ctx.repos.volunteering
     await _lock_member(ctx, member_id)
@@ -604,9 +593,7 @@ async def list_signups(ctx: Context, cmd: ListShiftSignups) -> tuple[ShiftSignup
 
 @handles(ListMemberShifts)
 async def member_shifts(ctx: Context, cmd: ListMemberShifts) -> tuple[MemberShift, ...]:
-    member_id = cmd.member_id if cmd.member_id is not None else ctx.actor.member_id
-    if member_id is None:
-        raise InvalidValue(field="member", value="-", reason="member_required")
+    member_id = ctx.target_member(cmd.member_id)
     if member_id != ctx.actor.member_id:
         ctx.require_anywhere(Permission.MANAGE_VOLUNTEERING)
     pairs = await ctx.repos.volunteering.member_signups(

@@ -13,6 +13,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from huarong_core.domain.text import LocalizedText
+
 
 @functools.lru_cache(maxsize=256)
 def sqlite_timestamp(value: datetime) -> str:
@@ -40,5 +42,19 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def loads(value: str | None) -> Any:
-    return None if value is None else json.loads(value)
+def loads(value: Any) -> Any:
+    """Stored JSON as values; a value a driver already decoded passes through."""
+    if isinstance(value, str | bytes):
+        return json.loads(value)
+    return value
+
+
+def optional_text(value: Any) -> LocalizedText | None:
+    """A nullable stored per-locale text (a description, a title)."""
+    decoded = loads(value)
+    return None if decoded is None else LocalizedText(decoded)
+
+
+def stored_text(text: LocalizedText | None) -> str | None:
+    """A nullable per-locale text as stored (the inverse of `optional_text`)."""
+    return None if text is None else dumps(text.as_dict())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from huarong_core.domain.clubs import (
     ChatBinding,
@@ -12,23 +11,23 @@ from huarong_core.domain.clubs import (
     JoinPolicy,
     MembershipStatus,
 )
-from huarong_core.domain.text import LocalizedText
 from huarong_core.storage.base import Connection, Row
-from huarong_core.storage.codec import as_datetime, as_optional_datetime, dumps, loads
-
-
-def _text(raw: Any) -> LocalizedText | None:
-    value = loads(raw) if isinstance(raw, str) else raw
-    return None if value is None else LocalizedText(value)
+from huarong_core.storage.codec import (
+    as_datetime,
+    as_optional_datetime,
+    dumps,
+    optional_text,
+    stored_text,
+)
 
 
 def _club(row: Row) -> Club:
-    name = _text(row["name"])
+    name = optional_text(row["name"])
     assert name is not None
     return Club(
         key=row["key"],
         name=name,
-        description=_text(row["description"]),
+        description=optional_text(row["description"]),
         station=row["station"],
         join_policy=JoinPolicy(row["join_policy"]),
     )
@@ -67,7 +66,7 @@ class ClubRepository:
         return [_club(r) for r in rows]
 
     async def save(self, club: Club, source: str, now: datetime) -> None:
-        description = None if club.description is None else dumps(club.description.as_dict())
+        description = stored_text(club.description)
         await self._conn.execute(
             "INSERT INTO clubs (community_id, key, name, description, station, join_policy,"
             " source, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"

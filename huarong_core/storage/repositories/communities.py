@@ -8,7 +8,7 @@ from typing import Literal
 from huarong_core.domain.communities import Category, Community, OpeningHours, Station
 from huarong_core.domain.text import LocalizedText
 from huarong_core.storage.base import Connection, Row
-from huarong_core.storage.codec import dumps, loads
+from huarong_core.storage.codec import dumps, loads, optional_text
 from huarong_core.storage.repositories._helpers import next_id
 
 GLOBAL = 0
@@ -24,18 +24,14 @@ def _community(row: Row) -> Community:
     )
 
 
-def _text(raw: str | None) -> LocalizedText | None:
-    return None if raw is None else LocalizedText(loads(raw))
-
-
 def _station(row: Row) -> Station:
     raw = row["hours"]
-    hours = (loads(raw) if isinstance(raw, str) else raw) or []
+    hours = loads(raw) or []
     return Station(
         row["key"],
         LocalizedText(loads(row["name"])),
         row["floor"],
-        _text(row["description"]),
+        optional_text(row["description"]),
         tuple(OpeningHours.parse(h["days"], h["opens"], h["closes"]) for h in hours),
         row["lead"],
     )

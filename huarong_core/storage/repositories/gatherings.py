@@ -21,22 +21,19 @@ from huarong_core.domain.gatherings import (
     Salon,
 )
 from huarong_core.domain.recurrence import Recurrence
-from huarong_core.domain.text import LocalizedText
 from huarong_core.storage.base import Connection, Row
-from huarong_core.storage.codec import as_datetime, as_optional_datetime, dumps, loads
-
-
-def _text(raw: Any) -> LocalizedText | None:
-    value = loads(raw) if isinstance(raw, str) else raw
-    return None if value is None else LocalizedText(value)
-
-
-def _json(raw: Any) -> Any:
-    return loads(raw) if isinstance(raw, str) else raw
+from huarong_core.storage.codec import (
+    as_datetime,
+    as_optional_datetime,
+    dumps,
+    loads,
+    optional_text,
+    stored_text,
+)
 
 
 def _gathering(row: Row) -> Gathering:
-    title = _text(row["title"])
+    title = optional_text(row["title"])
     assert title is not None
     return Gathering(
         id=int(row["id"]),
@@ -56,15 +53,15 @@ def _gathering(row: Row) -> Gathering:
         capacity=None if row["capacity"] is None else int(row["capacity"]),
         topic=row["topic"],
         speaker=row["speaker"],
-        description=_text(row["description"]),
-        tags=frozenset(_json(row["tags"])),
+        description=optional_text(row["description"]),
+        tags=frozenset(loads(row["tags"])),
         ranking=Ranking(row["ranking"]),
         finalized_at=as_optional_datetime(row["finalized_at"]),
     )
 
 
 def _salon(row: Row) -> Salon:
-    name = _text(row["name"])
+    name = optional_text(row["name"])
     assert name is not None
     until = row["until_day"]
     return Salon(
@@ -80,8 +77,8 @@ def _salon(row: Row) -> Salon:
         ),
         venue_key=row["venue_key"],
         capacity=None if row["capacity"] is None else int(row["capacity"]),
-        description=_text(row["description"]),
-        tags=frozenset(_json(row["tags"])),
+        description=optional_text(row["description"]),
+        tags=frozenset(loads(row["tags"])),
         enabled=bool(row["enabled"]),
     )
 
@@ -118,7 +115,7 @@ class GatheringRepository:
         )
         if raw is None:
             return GatheringSettings()
-        data = _json(raw)
+        data = loads(raw)
         return GatheringSettings(
             reminders=tuple(timedelta(minutes=m) for m in data["reminders"]),
             checkin_opens_before=timedelta(minutes=data["checkin_opens_before"]),
@@ -158,7 +155,7 @@ class GatheringRepository:
         self, salon: Salon, club_key: str | None, station: str | None, source: str, now: datetime
     ) -> None:
         rec = salon.recurrence
-        description = None if salon.description is None else dumps(salon.description.as_dict())
+        description = stored_text(salon.description)
         await self._conn.execute(
             "INSERT INTO salons (community_id, key, name, description, organizer, club_key,"
             " station, venue_key, capacity, rrule, first_day, start_time, duration_minutes,"
@@ -208,7 +205,7 @@ class GatheringRepository:
 
     async def insert(self, g: Gathering, code: str, now: datetime) -> Gathering | None:
         """Store a new gathering; `None` when its salon occurrence already exists."""
-        description = None if g.description is None else dumps(g.description.as_dict())
+        description = stored_text(g.description)
         conflict = (
             " ON CONFLICT (community_id, salon_key, occurrence) WHERE salon_key IS NOT NULL"
             " DO NOTHING"
@@ -249,7 +246,7 @@ class GatheringRepository:
 
     async def update(self, g: Gathering, now: datetime) -> None:
         """Write back the fields a gathering may change after it is created."""
-        description = None if g.description is None else dumps(g.description.as_dict())
+        description = stored_text(g.description)
         await self._conn.execute(
             "UPDATE gatherings SET title = $3, description = $4, topic = $5, speaker = $6,"
             " venue_key = $7, capacity = $8, starts_at = $9, ends_at = $10, status = $11,"

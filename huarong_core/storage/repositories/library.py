@@ -33,10 +33,6 @@ from huarong_core.storage.repositories._helpers import like_pattern
 _OPEN_HOLDS = "('waiting', 'ready')"
 
 
-def _json(raw: Any) -> Any:
-    return loads(raw) if isinstance(raw, str) else raw
-
-
 def _optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
@@ -47,7 +43,7 @@ def _book(row: Row) -> Book:
         title=row["title"],
         author=row["author"],
         isbn=row["isbn"],
-        tags=frozenset(_json(row["tags"])),
+        tags=frozenset(loads(row["tags"])),
     )
 
 
@@ -96,7 +92,7 @@ def _donation(row: Row) -> Donation:
         id=int(row["id"]),
         book_id=int(row["book_id"]),
         member_id=int(row["member_id"]),
-        copy_codes=tuple(_json(row["copy_codes"])),
+        copy_codes=tuple(loads(row["copy_codes"])),
         note=row["note"],
         recorded_by=row["recorded_by"],
         recorded_at=as_datetime(row["recorded_at"]),
@@ -133,6 +129,9 @@ class LibraryRepository:
         self._conn = conn
         self._cid = community_id
 
+    async def _count(self, sql: str, *args: Any) -> int:
+        return int(await self._conn.fetchval(sql, *args))
+
     # --- settings ------------------------------------------------------------------
 
     async def settings(self) -> LibrarySettings:
@@ -143,7 +142,7 @@ class LibraryRepository:
         raw = await self._conn.fetchval(
             "SELECT settings FROM library_settings WHERE community_id = $1", self._cid
         )
-        return None if raw is None else LibrarySettings(**_json(raw))
+        return None if raw is None else LibrarySettings(**loads(raw))
 
     async def save_settings(self, settings: LibrarySettings) -> None:
         data = {
@@ -394,13 +393,12 @@ class LibraryRepository:
         return None if row is None else _copy(row)
 
     async def available_count(self, book_id: int) -> int:
-        value = await self._conn.fetchval(
+        return await self._count(
             "SELECT COUNT(*) AS n FROM book_copies WHERE community_id = $1 AND book_id = $2"
             " AND status = 'available'",
             self._cid,
             book_id,
         )
-        return int(value)
 
     # --- loans ---------------------------------------------------------------------
 
@@ -420,23 +418,24 @@ class LibraryRepository:
         return None if row is None else _loan(row)
 
     async def open_loans_count(self, member_id: int) -> int:
-        value = await self._conn.fetchval(
+        return await self._count(
             "SELECT COUNT(*) AS n FROM book_loans WHERE community_id = $1 AND member_id = $2"
             " AND returned_at IS NULL",
             self._cid,
             member_id,
         )
-        return int(value)
 
     async def has_open_loan_of_book(self, member_id: int, book_id: int) -> bool:
-        value = await self._conn.fetchval(
-            "SELECT COUNT(*) AS n FROM book_loans WHERE community_id = $1 AND member_id = $2"
-            " AND book_id = $3 AND returned_at IS NULL",
-            self._cid,
-            member_id,
-            book_id,
+        return (
+            await self._count(
+                "SELECT COUNT(*) AS n FROM book_loans WHERE community_id = $1 AND member_id = $2"
+                " AND book_id = $3 AND returned_at IS NULL",
+                self._cid,
+                member_id,
+                book_id,
+            )
+            > 0
         )
-        return int(value) > 0
 
     async def insert_loan(
         self,
@@ -546,23 +545,21 @@ class LibraryRepository:
         return int(value)
 
     async def waiting_count(self, book_id: int) -> int:
-        value = await self._conn.fetchval(
+        return await self._count(
             "SELECT COUNT(*) AS n FROM book_holds WHERE community_id = $1 AND book_id = $2"
             " AND status = 'waiting'",
             self._cid,
             book_id,
         )
-        return int(value)
 
     async def position(self, book_id: int, hold_id: int) -> int:
-        value = await self._conn.fetchval(
+        return await self._count(
             "SELECT COUNT(*) AS n FROM book_holds WHERE community_id = $1 AND book_id = $2"
             " AND status = 'waiting' AND id <= $3",
             self._cid,
             book_id,
             hold_id,
         )
-        return int(value)
 
     async def insert_hold(self, book_id: int, member_id: int, now: datetime) -> Hold | None:
         """A new waiting hold; `None` if the member already has an open one on the book."""

@@ -21,16 +21,13 @@ from huarong_core.domain.services import (
 )
 from huarong_core.domain.text import LocalizedText
 from huarong_core.storage.base import Connection, Row
-from huarong_core.storage.codec import as_datetime, as_optional_datetime, dumps, loads
-
-
-def _json(raw: Any) -> Any:
-    return loads(raw) if isinstance(raw, str) else raw
-
-
-def _text(raw: Any) -> LocalizedText | None:
-    value = _json(raw)
-    return None if value is None else LocalizedText(value)
+from huarong_core.storage.codec import (
+    as_datetime,
+    as_optional_datetime,
+    dumps,
+    loads,
+    optional_text,
+)
 
 
 def _optional_int(value: Any) -> int | None:
@@ -48,7 +45,7 @@ def _field_data(field: FormField) -> dict[str, Any]:
 
 
 def _service(row: Row) -> Service:
-    name = _text(row["name"])
+    name = optional_text(row["name"])
     assert name is not None
     return Service(
         key=row["key"],
@@ -56,7 +53,7 @@ def _service(row: Row) -> Service:
         name=name,
         affair=Affair(row["affair"]),
         sla_hours=int(row["sla_hours"]),
-        open_to=frozenset(Requester(v) for v in _json(row["open_to"])),
+        open_to=frozenset(Requester(v) for v in loads(row["open_to"])),
         form=tuple(
             FormField(
                 f["key"],
@@ -65,9 +62,9 @@ def _service(row: Row) -> Service:
                 bool(f["required"]),
                 tuple(f["choices"]),
             )
-            for f in _json(row["form"])
+            for f in loads(row["form"])
         ),
-        description=_text(row["description"]),
+        description=optional_text(row["description"]),
         enabled=bool(row["enabled"]),
     )
 
@@ -80,7 +77,7 @@ def _request(row: Row) -> ServiceRequest:
         affair=Affair(row["affair"]),
         requester_id=int(row["requester_id"]),
         organization_id=_optional_int(row["organization_id"]),
-        answers=dict(_json(row["answers"])),
+        answers=dict(loads(row["answers"])),
         state=RequestState(row["state"]),
         sla_hours=int(row["sla_hours"]),
         due_at=as_datetime(row["due_at"]),

@@ -9,7 +9,6 @@ from typing import Any
 import attrs
 
 from huarong_core.domain.smile_wall import Photo, PhotoStatus
-from huarong_core.domain.text import LocalizedText
 from huarong_core.domain.volunteering import (
     Shift,
     ShiftSignup,
@@ -22,17 +21,15 @@ from huarong_core.domain.volunteering import (
 )
 from huarong_core.media import MediaRef
 from huarong_core.storage.base import Connection, Row
-from huarong_core.storage.codec import as_datetime, as_optional_datetime, dumps, loads
+from huarong_core.storage.codec import (
+    as_datetime,
+    as_optional_datetime,
+    dumps,
+    loads,
+    optional_text,
+    stored_text,
+)
 from huarong_core.storage.repositories._helpers import placeholders
-
-
-def _json(raw: Any) -> Any:
-    return loads(raw) if isinstance(raw, str) else raw
-
-
-def _text(raw: Any) -> LocalizedText | None:
-    value = _json(raw)
-    return None if value is None else LocalizedText(value)
 
 
 def _volunteer(row: Row) -> Volunteer:
@@ -45,13 +42,13 @@ def _volunteer(row: Row) -> Volunteer:
 
 
 def _task(row: Row) -> VolunteerTask:
-    title = _text(row["title"])
+    title = optional_text(row["title"])
     assert title is not None
     return VolunteerTask(
         id=int(row["id"]),
         title=title,
         key=row["key"],
-        description=_text(row["description"]),
+        description=optional_text(row["description"]),
         station=row["station"],
         active=bool(row["active"]),
     )
@@ -120,7 +117,7 @@ class VolunteeringRepository:
         )
         if raw is None:
             return None
-        data: dict[str, Any] = _json(raw)
+        data: dict[str, Any] = loads(raw)
         return data
 
     async def save_settings(self, area: str, settings: dict[str, Any]) -> None:
@@ -199,7 +196,7 @@ class VolunteeringRepository:
             self._cid,
             task.key,
             dumps(task.title.as_dict()),
-            None if task.description is None else dumps(task.description.as_dict()),
+            stored_text(task.description),
             task.station,
             task.active,
             source,
@@ -215,7 +212,7 @@ class VolunteeringRepository:
             self._cid,
             task.id,
             dumps(task.title.as_dict()),
-            None if task.description is None else dumps(task.description.as_dict()),
+            stored_text(task.description),
             task.station,
             task.active,
             source,
