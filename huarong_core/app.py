@@ -193,6 +193,10 @@ class CommunityHandle:
         self._huarong = huarong
         self.community = community
 
+    def now(self) -> datetime:
+        """The time on the library's clock (a `FrozenClock` in tests)."""
+        return self._huarong.clock.now()
+
     async def execute(
         self, command: Command[R], *, actor: Actor, delivery: Delivery | None = None
     ) -> R:

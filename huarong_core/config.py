@@ -68,6 +68,7 @@ class CommunitySection:
     name: LocalizedText
     timezone: str = DEFAULT_TIMEZONE
     locale: str = DEFAULT_LOCALE
+    default_category: str | None = None
 
 
 @attrs.frozen
@@ -495,6 +496,12 @@ def check_config(config: CommunityConfig) -> Iterator[Problem]:
     yield from _duplicates("organizations", [o.name for o in config.organizations])
 
     category_keys = {c.key for c in config.categories}
+    if section.default_category is not None and section.default_category not in category_keys:
+        yield Problem(
+            "community.default_category",
+            "config.unknown_category",
+            {"value": section.default_category},
+        )
     station_keys = {s.key for s in config.stations}
     member_keys = {m.key for m in config.members}
     for i, member in enumerate(config.members):

@@ -12,9 +12,19 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import attrs
+
 from huarong_core.app import CommunityHandle, Huarong
 from huarong_core.clock import Clock
 from huarong_core.config import parse_config
+from huarong_core.conversation import (
+    ChatKind,
+    Conversation,
+    Incoming,
+    RenderedMessage,
+    Reply,
+    render_message,
+)
 from huarong_core.domain.audit import Actor
 from huarong_core.storage.base import Database
 
@@ -22,6 +32,7 @@ SAMPLE_COMMUNITY = """
 [community]
 key = "testville"
 name = { zh_CN = "测试大厦", en = "Test Tower" }
+default_category = "employee"
 
 [[categories]]
 key = "party_member"
@@ -122,3 +133,67 @@ async def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
             content = await conn.fetch(f"SELECT * FROM {table}")
             result[table] = sorted(tuple(map(str, r.values())) for r in content)
         return result
+
+
+@attrs.frozen
+class ChatAnswer:
+    """A reply as a person would read it: rendered text, and the buttons they could press."""
+
+    reply: Reply
+    messages: tuple[RenderedMessage, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(m.text for m in self.messages)
+
+    @property
+    def payloads(self) -> tuple[str, ...]:
+        return tuple(b.payload for m in self.messages for row in m.buttons for b in row)
+
+    @property
+    def private(self) -> tuple[RenderedMessage, ...]:
+        return tuple(m for m in self.messages if m.private)
+
+    def __contains__(self, fragment: str) -> bool:
+        return fragment in self.text
+
+
+class ChatTester:
+    """Talk to a community as chat users do, without an adapter.
+
+    `await chat.say("alice", "/join tea")` sends from a private chat;
+    `group="tea-group"` sends from a group chat. Each input gets a fresh
+    delivery id unless one is given (to test redelivery).
+    """
+
+    def __init__(self, handle: CommunityHandle, platform: str = "console") -> None:
+        self.conversation = Conversation(handle)
+        self.platform = platform
+        self._count = 0
+
+    async def say(
+        self,
+        sender: str,
+        text: str,
+        *,
+        group: str | None = None,
+        name: str | None = None,
+        locale_hint: str | None = None,
+        delivery_id: str | None = None,
+        pressed: bool = False,
+    ) -> ChatAnswer:
+        self._count += 1
+        incoming = Incoming(
+            platform=self.platform,
+            chat_id=group or sender,
+            sender_id=sender,
+            delivery_id=delivery_id or str(self._count),
+            text=text,
+            chat_kind=ChatKind.GROUP if group else ChatKind.PRIVATE,
+            sender_name=name or sender,
+            locale_hint=locale_hint,
+            pressed=pressed,
+        )
+        reply = await self.conversation.handle_incoming(incoming)
+        tz = self.conversation.handle.community.tz
+        return ChatAnswer(reply, tuple(render_message(m, reply.locale, tz) for m in reply.messages))

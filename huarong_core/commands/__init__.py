@@ -88,6 +88,22 @@ class MemberProfile:
 
 
 @attrs.frozen
+class RegisterChatMember(Command[MemberProfile]):
+    """The member behind a chat account, registered on first contact.
+
+    Someone who writes to a community's bot becomes a member of its default
+    category, with the platform's name for them; a second registration of
+    the same account (a redelivery, a race) returns the first member.
+    Only the system (the conversation layer) registers this way.
+    """
+
+    platform: str
+    external_id: str
+    display_name: str
+    locale: str | None = None
+
+
+@attrs.frozen
 class RegisterMember(Command[Member]):
     display_name: str
     key: str | None = None

@@ -22,6 +22,8 @@ class Community:
     name: LocalizedText
     timezone: str = DEFAULT_TIMEZONE
     locale: str = DEFAULT_LOCALE
+    default_category: str | None = None
+    """The category of members who join by simply talking to a bot (`None`: none)."""
 
     @property
     def tz(self) -> tzinfo:

@@ -41,16 +41,29 @@ def normalize_locale(tag: str) -> str | None:
     return None
 
 
+def catalog_files(locale: str) -> tuple[Path, ...]:
+    """The locale's `.po` files: `huarong.po`, then one per area (`chat_points.po`, ...).
+
+    One file per area lets each part of the product keep its messages beside
+    the others without edits colliding; together they form one catalog, and a
+    key may be defined in one file only (a test checks).
+    """
+    folder = CATALOG_DIR / locale / "LC_MESSAGES"
+    return tuple(sorted(folder.glob("*.po"), key=lambda path: (path.name != "huarong.po", path)))
+
+
 @functools.cache
 def _catalog(locale: str) -> Mapping[str, str]:
-    path = CATALOG_DIR / locale / "LC_MESSAGES" / "huarong.po"
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=locale)
-    return {
-        str(message.id): str(message.string)
-        for message in catalog
-        if message.id and message.string and not message.fuzzy
-    }
+    merged: dict[str, str] = {}
+    for path in catalog_files(locale):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=locale)
+        merged.update(
+            (str(message.id), str(message.string))
+            for message in catalog
+            if message.id and message.string and not message.fuzzy
+        )
+    return merged
 
 
 def catalog_keys(locale: str) -> frozenset[str]:

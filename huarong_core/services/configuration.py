@@ -73,7 +73,12 @@ class _Tally:
 
 def community_changes(current: Community, config: CommunityConfig) -> dict[str, Any]:
     section = config.community
-    wanted = {"name": section.name, "timezone": section.timezone, "locale": section.locale}
+    wanted = {
+        "name": section.name,
+        "timezone": section.timezone,
+        "locale": section.locale,
+        "default_category": section.default_category,
+    }
     return {k: v for k, v in wanted.items() if getattr(current, k) != v}
 
 
@@ -82,19 +87,21 @@ async def apply_configuration(
 ) -> LoadReport:
     ctx.require(Permission.MANAGE_COMMUNITY)
     tally = _Tally()
+    changes = community_changes(ctx.community, config)
     if community_created:
         tally.count("community", created=True)
-    else:
-        changes = community_changes(ctx.community, config)
-        if changes:
-            ctx.community = attrs.evolve(ctx.community, **changes)
-            await ctx.repos.communities.update(ctx.community, ctx.now)
-            await ctx.audit(
-                "community.update", f"community:{ctx.community.key}", fields=sorted(changes)
-            )
+    elif changes:
+        await ctx.audit(
+            "community.update", f"community:{ctx.community.key}", fields=sorted(changes)
+        )
+    if not community_created:
         tally.count("community", changed=bool(changes))
 
     await _apply_categories(ctx, config, tally)
+    if changes:
+        # After the categories: the default category must exist first.
+        ctx.community = attrs.evolve(ctx.community, **changes)
+        await ctx.repos.communities.update(ctx.community, ctx.now)
     await _apply_stations(ctx, config, tally)
     organizations = await _apply_organizations(ctx, config, tally)
     members = await _apply_members(ctx, config, organizations, tally)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from huarong_core.commands import LinkIdentity, UnlinkIdentity
-from huarong_core.domain.members import Identity, IdentityRef
+from huarong_core.commands import (
+    LinkIdentity,
+    MemberProfile,
+    RegisterChatMember,
+    UnlinkIdentity,
+)
+from huarong_core.domain.members import Identity, IdentityRef, Member
 from huarong_core.domain.roles import Permission
-from huarong_core.errors import DuplicateIdentity, NotFound
+from huarong_core.errors import DuplicateIdentity, NotFound, PermissionDenied, TransientConflict
 from huarong_core.events import IdentityLinked, IdentityUnlinked
+from huarong_core.i18n import SUPPORTED_LOCALES
 from huarong_core.services.context import Context
-from huarong_core.services.members import get_member
+from huarong_core.services.members import create_member, get_member, profile
 from huarong_core.services.registry import handles
+
+MAX_CHAT_NAME = 64
 
 
 async def link_identity(ctx: Context, member_id: int, ref: IdentityRef) -> tuple[Identity, bool]:
@@ -53,3 +61,25 @@ async def unlink(ctx: Context, cmd: UnlinkIdentity) -> Identity:
     await ctx.audit("identity.unlink", f"member:{existing.member_id}", identity=str(ref))
     ctx.record(IdentityUnlinked(existing.member_id, ref.platform, ref.external_id))
     return existing
+
+
+@handles(RegisterChatMember)
+async def register_chat_member(ctx: Context, cmd: RegisterChatMember) -> MemberProfile:
+    if not ctx.actor.is_system:
+        raise PermissionDenied(permission=Permission.MANAGE_IDENTITIES.value, scope="*")
+    ref = IdentityRef(cmd.platform, cmd.external_id)
+    existing = await ctx.repos.identities.get(ref)
+    if existing is not None:
+        return await profile(ctx, await get_member(ctx, existing.member_id))
+    name = " ".join(cmd.display_name.split())[:MAX_CHAT_NAME] or cmd.external_id[:MAX_CHAT_NAME]
+    default = ctx.community.default_category
+    locale = cmd.locale if cmd.locale in SUPPORTED_LOCALES else None
+    member = await create_member(
+        ctx, Member(0, name, categories=frozenset({default} if default else ()), locale=locale)
+    )
+    try:
+        await link_identity(ctx, member.id, ref)
+    except DuplicateIdentity:
+        # Another input registered the account meanwhile: start over and find theirs.
+        raise TransientConflict(detail=f"identity {ref} registered concurrently") from None
+    return await profile(ctx, member)

@@ -127,6 +127,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "AidCaseAccessDenied": {"case_id": 3},
     "WrongCheckInCode": {"gathering_id": 12},
+    # --- chat input ---
+    "MissingArgument": {"argument": "member"},
+    "BadArgument": {"argument": "rating", "value": "九", "reason": "not_a_number"},
+    "AmbiguousArgument": {"argument": "club", "value": "茶", "choices": "茶艺社, 茶话会"},
+    "TooManyArguments": {"extra": "extra words"},
+    "GroupOnly": {"command": "bind"},
 }
 
 

@@ -21,10 +21,10 @@ from huarong_core.domain.members import MemberStatus
 from huarong_core.domain.roles import Permission, Role
 from huarong_core.errors import ConfigError, HuarongError, ImportRejected, Problem
 from huarong_core.i18n import (
-    CATALOG_DIR,
     DEFAULT_LOCALE,
     FALLBACK_LOCALE,
     SUPPORTED_LOCALES,
+    catalog_files,
     catalog_keys,
     has_key,
     normalize_locale,
@@ -48,6 +48,7 @@ KEY_PREFIXES = (
     "role",
     "type",
     "kind",
+    "chat",
 )
 KEY_LITERAL = re.compile(rf"(?:{'|'.join(KEY_PREFIXES)})(?:\.[a-z0-9_]+)+")
 # Dotted names that are not catalog keys: audit actions, log events, event kinds.
@@ -90,16 +91,26 @@ def test_both_catalogs_have_exactly_the_same_keys() -> None:
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 def test_no_message_id_is_written_twice(locale: str) -> None:
-    path = CATALOG_DIR / locale / "LC_MESSAGES" / "huarong.po"
-    ids = re.findall(r'^msgid "(.+)"$', path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    ids = [
+        key
+        for path in catalog_files(locale)
+        for key in re.findall(
+            r'^msgid "(.+)"$', path.read_text(encoding="utf-8"), flags=re.MULTILINE
+        )
+    ]
     repeated = sorted({key for key in ids if ids.count(key) > 1})
     assert repeated == []
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 def test_every_entry_is_translated(locale: str) -> None:
-    path = CATALOG_DIR / locale / "LC_MESSAGES" / "huarong.po"
-    ids = set(re.findall(r'^msgid "(.+)"$', path.read_text(encoding="utf-8"), flags=re.MULTILINE))
+    ids = {
+        key
+        for path in catalog_files(locale)
+        for key in re.findall(
+            r'^msgid "(.+)"$', path.read_text(encoding="utf-8"), flags=re.MULTILINE
+        )
+    }
     assert ids == set(catalog_keys(locale)), "an entry is empty or fuzzy"
 
 
@@ -163,6 +174,13 @@ def literal_keys() -> Mapping[str, str]:
                         ast.unparse(t) for t in statement.targets
                     ] == ["kind"]:
                         excluded.add(id(statement.value))
+                    # `translated = {"argument": "chat.arg"}` maps to key prefixes.
+                    if (
+                        isinstance(statement, ast.AnnAssign)
+                        and ast.unparse(statement.target) == "translated"
+                        and isinstance(statement.value, ast.Dict)
+                    ):
+                        excluded.update(id(v) for v in statement.value.values)
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Constant)
@@ -278,7 +296,11 @@ def test_enumerated_values_are_in_both_catalogs(prefix: str, values: list[str]) 
 def test_every_translated_prefix_is_a_catalog_namespace() -> None:
     prefixes = {prefix for cls in all_error_classes() for prefix in cls.translated.values()}
     assert prefixes
-    namespaces = {key.split(".", 1)[0] for key in catalog_keys("en")}
+    namespaces = {
+        key.rsplit(".", depth)[0]
+        for key in catalog_keys("en")
+        for depth in range(1, key.count(".") + 1)
+    }
     assert prefixes <= namespaces
 
 

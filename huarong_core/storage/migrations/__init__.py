@@ -21,6 +21,7 @@ from huarong_core.storage.migrations import (
     m0006_volunteering,
     m0007_aid,
     m0008_announcements,
+    m0009_conversation,
 )
 
 
@@ -40,6 +41,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "volunteering", m0006_volunteering.upgrade),
     Migration(7, "aid", m0007_aid.upgrade),
     Migration(8, "announcements", m0008_announcements.upgrade),
+    Migration(9, "conversation", m0009_conversation.upgrade),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

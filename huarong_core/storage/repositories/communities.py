@@ -21,6 +21,7 @@ def _community(row: Row) -> Community:
         name=LocalizedText(loads(row["name"])),
         timezone=row["timezone"],
         locale=row["locale"],
+        default_category=row["default_category"],
     )
 
 
@@ -71,13 +72,14 @@ class CommunityRepository:
 
     async def update(self, community: Community, now: datetime) -> None:
         await self._conn.execute(
-            "UPDATE communities SET name = $2, timezone = $3, locale = $4, updated_at = $5"
-            " WHERE id = $1",
+            "UPDATE communities SET name = $2, timezone = $3, locale = $4, updated_at = $5,"
+            " default_category = $6 WHERE id = $1",
             community.id,
             dumps(community.name.as_dict()),
             community.timezone,
             community.locale,
             now,
+            community.default_category,
         )
 
     async def categories(self, community_id: int) -> list[Category]:

@@ -1,0 +1,1 @@
+"""Chat routes, one module per area; every module here is imported on first use."""
