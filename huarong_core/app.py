@@ -197,6 +197,11 @@ class CommunityHandle:
         """The time on the library's clock (a `FrozenClock` in tests)."""
         return self._huarong.clock.now()
 
+    @property
+    def media(self) -> MediaStore:
+        """Where uploaded photos are kept (see `Huarong.media`)."""
+        return self._huarong.media
+
     async def execute(
         self, command: Command[R], *, actor: Actor, delivery: Delivery | None = None
     ) -> R:

@@ -181,6 +181,7 @@ class ChatTester:
         locale_hint: str | None = None,
         delivery_id: str | None = None,
         pressed: bool = False,
+        photo: bytes | None = None,
     ) -> ChatAnswer:
         self._count += 1
         incoming = Incoming(
@@ -193,6 +194,7 @@ class ChatTester:
             sender_name=name or sender,
             locale_hint=locale_hint,
             pressed=pressed,
+            photo=photo,
         )
         reply = await self.conversation.handle_incoming(incoming)
         tz = self.conversation.handle.community.tz

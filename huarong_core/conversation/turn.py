@@ -70,12 +70,16 @@ class Turn:
         one input makes several), so a redelivered input changes nothing again."""
         if isinstance(command, Query):
             return await self.handle.execute(command, actor=self.actor)
+        return await self.handle.execute(command, actor=self.actor, delivery=self.next_delivery())
+
+    def next_delivery(self) -> Delivery:
+        """The delivery id of this input's next change (for calls other than `run`,
+        such as `huarong_core.media.submit_photo`)."""
         self._writes += 1
-        delivery = Delivery(
+        return Delivery(
             source=f"chat:{self.incoming.platform}",
             id=f"{self.incoming.chat_id}/{self.incoming.delivery_id}/{self._writes}",
         )
-        return await self.handle.execute(command, actor=self.actor, delivery=delivery)
 
     # --- replies -------------------------------------------------------------
 

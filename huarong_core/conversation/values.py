@@ -48,6 +48,8 @@ class Incoming:
     """The platform's idea of the sender's language (Telegram `language_code`);
     used only for someone who has no locale yet."""
     pressed: bool = False
+    photo: bytes | None = attrs.field(default=None, repr=False)
+    """An attached picture (the smile wall takes photos), as the platform delivered it."""
 
 
 def _payload_fits(instance: Any, attribute: Any, value: str) -> None:
