@@ -36,7 +36,6 @@ from huarong_core.commands import (
     ListOrganizations,
     MemberRow,
     OrganizationRow,
-    RecordActivities,
     WhatsOn,
 )
 from huarong_core.config import load_config
@@ -47,7 +46,7 @@ from huarong_core.csv_files import (
     organization_rows,
     read_csv,
 )
-from huarong_core.demo import demo_activities, demo_rsvps
+from huarong_core.demo import DEMO_DIR, seed_demo
 from huarong_core.domain.audit import Actor
 from huarong_core.domain.members import Member, MemberStatus
 from huarong_core.errors import HuarongError
@@ -67,7 +66,6 @@ from huarong_core.storage.repositories.timers import TimerRepository, TimerStatu
 
 DEFAULT_DB = "sqlite:///huarong.db"
 DEMO_DB = "sqlite:///huarong-demo.db"
-DEMO_DIR = Path("examples/huarong")
 REPORT_ORDER = (
     "community",
     "categories",
@@ -567,29 +565,13 @@ async def cmd_timers_list(args: argparse.Namespace, out: Output) -> int:
 async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     """Seed the demo building (idempotently) and show what is in it."""
     directory = Path(args.dir)
-    config = load_config(directory / "community.toml")
     quiet = Output(out.locale, as_json=False)
     # The scheduler runs for as long as the demo does, so its timers fire meanwhile.
     media = os.environ.get("HUARONG_MEDIA") or None
     async with Huarong(args.db, media_dir=media) as huarong, SchedulerLoop(huarong) as scheduler:
-        await huarong.apply_configuration(config, actor=_operator(), source=str(directory))
-        handle = await huarong.community(config.community.key)
-        for kind, name in (("organizations", "organizations.csv"), ("members", "members.csv")):
-            path = directory / name
-            if not path.exists():
-                continue
-            sub = argparse.Namespace(file=path, encoding=None)
-            if kind == "organizations":
-                _, org_rows = _organization_rows(sub)
-                await handle.execute(ImportOrganizations(str(path), org_rows), actor=_operator())
-            else:
-                _, member_rows = _member_rows(sub)
-                await handle.execute(ImportMembers(str(path), member_rows), actor=_operator())
+        handle = await seed_demo(huarong, directory, actor=_operator())
         members = await _all_members(handle, ListMembers(limit=500), everything=True)
-        await handle.execute(RecordActivities(demo_activities(members)), actor=_operator())
         coming = await handle.execute(WhatsOn(days=14), actor=_operator())
-        for answer in demo_rsvps(members, coming):
-            await handle.execute(answer, actor=_operator())
         await scheduler.run_once()  # what the seeding made due fires before the tour
         organizations = await handle.execute(ListOrganizations(limit=1), actor=_operator())
         stations = await _stations(huarong, handle)
@@ -765,10 +747,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(handler=cmd_timers_list)
 
+    _add_plugins(sub, common)
+
     p = sub.add_parser("demo", parents=[common], help="seed and show the demo building")
     p.add_argument("--dir", default=str(DEMO_DIR), help="folder with community.toml and CSV lists")
     p.set_defaults(handler=cmd_demo, demo=True)
     return parser
+
+
+def _add_plugins(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Subcommands that installed adapters offer (`chat` from huarong_console), by entry point.
+
+    Each entry point of the group `huarong.cli` names a function
+    `add_parser(subparsers, common)` that adds its subcommand with a
+    `handler(args, out)` coroutine, as the built-in subcommands do.
+    """
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group="huarong.cli"):
+        point.load()(sub, common)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,10 +10,32 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from huarong_core.commands import RecordActivity, RespondToGathering
+from huarong_core.app import CommunityHandle, Huarong
+from huarong_core.commands import (
+    ImportMembers,
+    ImportOrganizations,
+    ListMembers,
+    RecordActivities,
+    RecordActivity,
+    RespondToGathering,
+    WhatsOn,
+)
+from huarong_core.config import load_config
+from huarong_core.csv_files import (
+    MEMBER_COLUMNS,
+    ORGANIZATION_COLUMNS,
+    member_rows,
+    organization_rows,
+    read_csv,
+)
+from huarong_core.domain.audit import Actor
 from huarong_core.domain.gatherings import Answer, Gathering
 from huarong_core.domain.members import Member
+
+DEMO_DIR = Path("examples/huarong")
+"""The example building, in a checkout: `community.toml` and its CSV lists."""
 
 FIRST_SALON = datetime(2026, 10, 1, 11, 0, tzinfo=UTC)  # Thursday 19:00 in Jiaozuo
 SALON_WEEKS = 8
@@ -78,3 +100,42 @@ def demo_rsvps(
             if _came(member.id, f"rsvp:{gathering.id}", 2):
                 answers.append(RespondToGathering(gathering.id, Answer.GOING, member.id))
     return tuple(answers)
+
+
+async def all_members(handle: CommunityHandle, actor: Actor) -> list[Member]:
+    members: list[Member] = []
+    while True:
+        page = await handle.execute(ListMembers(offset=len(members), limit=500), actor=actor)
+        members.extend(page.items)
+        if not page.has_more:
+            return members
+
+
+async def seed_demo(
+    huarong: Huarong, directory: Path = DEMO_DIR, *, actor: Actor | None = None
+) -> CommunityHandle:
+    """Load the example building and give it history; running it again adds nothing.
+
+    The community file, then the CSV lists beside it, then activity that
+    earned points and RSVPs to what is coming, all with fixed ids.
+    """
+    actor = actor or Actor.system("demo")
+    config = load_config(directory / "community.toml")
+    await huarong.apply_configuration(config, actor=actor, source=str(directory))
+    handle = await huarong.community(config.community.key)
+    organizations = directory / "organizations.csv"
+    if organizations.exists():
+        sheet = read_csv(organizations, ORGANIZATION_COLUMNS)
+        await handle.execute(
+            ImportOrganizations(str(organizations), organization_rows(sheet)), actor=actor
+        )
+    people = directory / "members.csv"
+    if people.exists():
+        sheet = read_csv(people, MEMBER_COLUMNS)
+        await handle.execute(ImportMembers(str(people), member_rows(sheet)), actor=actor)
+    members = await all_members(handle, actor)
+    await handle.execute(RecordActivities(demo_activities(members)), actor=actor)
+    coming = await handle.execute(WhatsOn(days=14), actor=actor)
+    for answer in demo_rsvps(members, coming):
+        await handle.execute(answer, actor=actor)
+    return handle

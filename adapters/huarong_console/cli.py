@@ -1,0 +1,61 @@
+"""`huarong chat`: the console adapter's subcommand, found by the CLI through an entry point.
+
+    huarong [--db URL] chat --as NAME [--chat GROUP]
+
+Interactive on a terminal (line editing and history); with input from a
+pipe it answers one message per line and exits 0 at the end of input, so
+a session can be scripted: `printf '/clubs\\n/points\\n' | huarong chat --as Alice`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from huarong_console.repl import interactive, scripted
+from huarong_console.session import ConsoleChat
+from huarong_core.app import Huarong
+from huarong_core.demo import DEMO_DIR, seed_demo
+from huarong_core.i18n import translate
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Called by `huarong_core.cli` for the `huarong.cli` entry point named `chat`."""
+    p = subparsers.add_parser(
+        "chat", parents=[common], help="chat with the community in this terminal"
+    )
+    p.add_argument(
+        "--as",
+        dest="sender",
+        required=True,
+        metavar="NAME",
+        help="who you are: a console identity of the community file, or a new member's name",
+    )
+    p.add_argument(
+        "--chat", dest="group", metavar="GROUP", help="speak in this group chat (bind it: /bind)"
+    )
+    p.add_argument(
+        "--demo-dir",
+        default=str(DEMO_DIR),
+        help="an empty database is first loaded with this example building",
+    )
+    p.set_defaults(handler=cmd_chat)
+
+
+async def cmd_chat(args: argparse.Namespace, out: Any) -> int:
+    sender = " ".join(args.sender.split())
+    if not sender:
+        sys.stderr.write("huarong chat: --as needs a name\n")
+        return 2
+    async with Huarong(args.db) as huarong:
+        if not await huarong.communities() and (Path(args.demo_dir) / "community.toml").exists():
+            handle = await seed_demo(huarong, Path(args.demo_dir))
+            sys.stderr.write(translate("chat.console.seeded", handle.community.locale) + "\n")
+        else:
+            handle = await huarong.community(args.community)
+        chat = ConsoleChat(handle, sender, group=args.group)
+        if sys.stdin.isatty():
+            return await interactive(chat)
+        return await scripted(chat, sys.stdin, sys.stdout)
