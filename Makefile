@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB ?= sqlite:///huarong-demo.db
+DEMO_AS ?= sunli
 
 .PHONY: demo test lint typecheck unit venv clean
 
@@ -19,8 +20,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 venv: $(STAMP)
 
+# Seed the example building, then chat with it as 孙丽 (a member with history).
 demo: venv
 	$(BIN)/huarong --db $(DEMO_DB) demo
+	$(BIN)/huarong --db $(DEMO_DB) chat --as $(DEMO_AS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -11,15 +11,29 @@ import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
-from huarong_core.app import CommunityHandle, Huarong
+import structlog
+
+from huarong_core.app import CommunityHandle, Delivery, Huarong
 from huarong_core.commands import (
+    BorrowCopy,
+    ChangeRequestState,
+    Command,
     ImportMembers,
     ImportOrganizations,
+    JoinClub,
+    JoinVolunteerTeam,
+    ListClubs,
     ListMembers,
+    ListShifts,
+    RateRequest,
     RecordActivities,
     RecordActivity,
+    RedeemItem,
     RespondToGathering,
+    SignUpForShift,
+    SubmitRequest,
     WhatsOn,
 )
 from huarong_core.config import load_config
@@ -33,6 +47,11 @@ from huarong_core.csv_files import (
 from huarong_core.domain.audit import Actor
 from huarong_core.domain.gatherings import Answer, Gathering
 from huarong_core.domain.members import Member
+from huarong_core.domain.services import RequestState
+from huarong_core.errors import HuarongError
+
+T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 DEMO_DIR = Path("examples/huarong")
 """The example building, in a checkout: `community.toml` and its CSV lists."""
@@ -138,4 +157,92 @@ async def seed_demo(
     coming = await handle.execute(WhatsOn(days=14), actor=actor)
     for answer in demo_rsvps(members, coming):
         await handle.execute(answer, actor=actor)
+    await seed_history(handle, members, actor)
     return handle
+
+
+DEMO_REQUESTS: tuple[tuple[str, dict[str, str], tuple[RequestState, ...], int | None], ...] = (
+    (
+        "labour_consulting",
+        {"question": "试用期可以延长吗？", "phone": "13903910001"},
+        (RequestState.ACCEPTED, RequestState.IN_PROGRESS, RequestState.RESOLVED),
+        5,
+    ),
+    (
+        "car_card",
+        {"plate": "豫H·A1234", "phone": "13903910002"},
+        (RequestState.ACCEPTED, RequestState.IN_PROGRESS, RequestState.RESOLVED),
+        4,
+    ),
+    (
+        "help_request",
+        {"need": "帮忙搬运捐赠图书", "urgency": "一般", "phone": "13903910003"},
+        (RequestState.ACCEPTED,),
+        None,
+    ),
+    (
+        "dispute_mediation",
+        {"parties": "两家相邻公司", "matter": "走廊占用", "phone": "13903910004"},
+        (),
+        None,
+    ),
+    (
+        "culture_education",
+        {"activity": "暑期少儿书法班", "phone": "13903910005"},
+        (RequestState.ACCEPTED, RequestState.IN_PROGRESS, RequestState.RESOLVED),
+        5,
+    ),
+    ("mutual_aid_cover", {"plan": "职工互助保障", "people": "3", "phone": "13903910006"}, (), None),
+)
+"""Requests some members made, how far each got, and the rating its requester gave."""
+
+
+async def seed_history(handle: CommunityHandle, members: list[Member], actor: Actor) -> None:
+    """Club members, service requests, loans, volunteer sign-ups and redemptions.
+
+    Each change carries a fixed delivery id, so a second seeding replays the
+    first answers instead of doing anything again. Refusals (a full shift, an
+    approval club, a copy already out) are part of a real building's history
+    and are skipped quietly: the demo shows what the rules allow.
+    """
+
+    async def once(key: str, command: Command[T], by: Actor | None = None) -> T | None:
+        try:
+            return await handle.execute(command, actor=by or actor, delivery=Delivery("demo", key))
+        except HuarongError as exc:
+            log.debug("demo.skipped", what=key, error=type(exc).__name__)
+            return None
+
+    clubs = await handle.execute(ListClubs(), actor=actor)
+    for member in members:
+        for summary in clubs:
+            if not _came(member.id, f"club:{summary.club.key}", 4):
+                await once(
+                    f"club:{summary.club.key}:{member.id}", JoinClub(summary.club.key, member.id)
+                )
+    for number, (service, answers, steps, rating) in enumerate(DEMO_REQUESTS):
+        member = members[(number * 7) % len(members)]
+        request = await once(
+            f"request:{number}", SubmitRequest(service, answers, member_id=member.id)
+        )
+        if request is None:
+            continue
+        for state in steps:
+            await once(f"request:{number}:{state}", ChangeRequestState(request.id, state, "已办理"))
+        if rating is not None:
+            await once(
+                f"request:{number}:rating",
+                RateRequest(request.id, rating, "谢谢！"),
+                Actor.member(member.id, member.display_name),
+            )
+    for number, code in enumerate(("RR-0001", "RR-0003", "RR-0005", "RR-0007")):
+        member = members[(number * 5 + 2) % len(members)]
+        await once(f"loan:{code}", BorrowCopy(code, member.id))
+    shifts = await handle.execute(ListShifts(open_only=True), actor=actor)
+    for details in shifts[:3]:
+        for member in members[:: max(1, len(members) // 6)]:
+            await once(f"volunteer:{member.id}", JoinVolunteerTeam(member.id))
+            shift_id = details.shift.id
+            await once(f"shift:{shift_id}:{member.id}", SignUpForShift(shift_id, member.id))
+    for number, member in enumerate(members[:: max(1, len(members) // 4)]):
+        await once(f"redeem:{number}", RedeemItem("coffee", 1, member.id))

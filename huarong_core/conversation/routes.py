@@ -111,7 +111,12 @@ def route(
             group_only=group_only,
             aliases=tuple(aliases),
         )
-        if name in _ROUTES:
+        previous = _ROUTES.get(name)
+        if previous is not None and _origin(previous.handler) == _origin(handler):
+            # The same module imported again after a failed first import: replace.
+            for word in previous.names:
+                _BY_NAME.pop(word.casefold(), None)
+        elif previous is not None:
             raise ValueError(f"chat command /{name} is defined twice")
         for word in entry.names:
             folded = word.casefold()
@@ -122,6 +127,10 @@ def route(
         return handler
 
     return register
+
+
+def _origin(handler: RouteHandler) -> tuple[str, str]:
+    return (handler.__module__, handler.__qualname__)
 
 
 def _load() -> None:
