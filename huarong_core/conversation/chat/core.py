@@ -121,6 +121,7 @@ async def help_(turn: Turn, args: Mapping[str, Any]) -> Outcome:
                     key,
                     {
                         "command": entry.display_name(turn.locale),
+                        "also": "" if entry.display_name(turn.locale) == entry.name else entry.name,
                         "summary": Text(entry.help_key),
                     },
                 )
