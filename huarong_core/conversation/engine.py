@@ -191,18 +191,19 @@ class Conversation:
         route = parsed.route
         club = await self._bound_club(incoming)
         turn = Turn(self.handle, incoming, profile, locale, club, self.memory, route.name)
+        messages: tuple[Message, ...]
         try:
             if route.group_only and club is None:
                 raise GroupOnly(command=route.display_name(locale))
             args = await parse_arguments(turn, route.params, parsed.rest)
             outcome = await route.handler(turn, args)
         except ChatInputError as exc:
-            return reply(
-                _error(exc, locale), Message((usage_line(route, locale),)), command=route.name
-            )
+            messages = (_error(exc, locale), Message((usage_line(route, locale),)))
         except HuarongError as exc:
-            return reply(_error(exc, locale), command=route.name)
-        messages = _messages(outcome)
+            # A refusal about personal things (a case, a balance) is personal too.
+            messages = (_error(exc, locale),)
+        else:
+            messages = _messages(outcome)
         if route.personal and incoming.chat_kind is ChatKind.GROUP and messages:
             messages = (
                 *(m.to_private() for m in messages),
