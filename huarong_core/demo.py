@@ -238,7 +238,8 @@ async def seed_history(handle: CommunityHandle, members: list[Member], actor: Ac
     for number, code in enumerate(("RR-0001", "RR-0003", "RR-0005", "RR-0007")):
         member = members[(number * 5 + 2) % len(members)]
         await once(f"loan:{code}", BorrowCopy(code, member.id))
-    shifts = await handle.execute(ListShifts(open_only=True), actor=actor)
+    # All shifts, not only open ones: what a first seeding filled must not change the choice.
+    shifts = await handle.execute(ListShifts(), actor=actor)
     for details in shifts[:3]:
         for member in members[:: max(1, len(members) // 6)]:
             await once(f"volunteer:{member.id}", JoinVolunteerTeam(member.id))

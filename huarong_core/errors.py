@@ -543,3 +543,40 @@ class WrongCheckInCode(AuditedRefusal):
 
     def audit_target(self) -> str:
         return f"gathering:{self.gathering_id}"
+
+
+# --- linking accounts ------------------------------------------------------------------
+
+
+@attrs.define(auto_exc=True, eq=False)
+class WrongLinkCode(AuditedRefusal):
+    """A link code that is not known, or was used already: refused and on record.
+
+    Each wrong try leaves an audit entry on the member who typed it (after the
+    rollback); too many in a short window and further tries are refused.
+    """
+
+    key = "error.wrong_link_code"
+    audit_action: ClassVar[str] = "member.link_refused"
+
+    member_id: int
+
+    def audit_target(self) -> str:
+        return f"member:{self.member_id}"
+
+
+@attrs.define(auto_exc=True, eq=False)
+class LinkCodeExpired(WrongLinkCode):
+    """A real link code typed after its ten minutes (it counts as a wrong try too)."""
+
+    key = "error.link_code_expired"
+
+
+@attrs.define(auto_exc=True, eq=False)
+class LinkRefused(HuarongError):
+    """Linking refused for a reason (too many codes or wrong tries, a merged member)."""
+
+    key = "error.link_refused"
+    translated: ClassVar[dict[str, str]] = {"reason": "link_reason"}
+
+    reason: str

@@ -691,3 +691,18 @@ class AnnouncementPosted(Event):
     """Delivery rows for members (those without any linked account included)."""
     unreachable: int
     chats: int
+
+
+# --- linking accounts --------------------------------------------------------------------
+
+
+@attrs.frozen
+class MembersMerged(Event):
+    """Two members became one by linking accounts: `absorbed` now points at `survivor`."""
+
+    kind = "members.merged"
+    survivor_id: int
+    absorbed_id: int
+    points_moved: int
+    identities: tuple[str, ...]
+    """The accounts (`platform:id`) that moved to the survivor."""

@@ -24,6 +24,7 @@ from huarong_core.commands.base import Query as Query
 from huarong_core.commands.base import page_size
 from huarong_core.commands.gatherings import *  # noqa: F403  (one namespace for every command)
 from huarong_core.commands.library import *  # noqa: F403
+from huarong_core.commands.linking import *  # noqa: F403
 from huarong_core.commands.stations import *  # noqa: F403
 from huarong_core.commands.volunteering import *  # noqa: F403
 from huarong_core.config import RuleEntry, ShopItemEntry

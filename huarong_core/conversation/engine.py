@@ -112,7 +112,9 @@ def parse_command(text: str, chat_kind: ChatKind) -> Parsed | None:
 
 def suggest(word: str) -> str | None:
     """The known command nearest to a mistyped one."""
-    close = difflib.get_close_matches(word.casefold(), all_names(), n=1, cutoff=0.6)
+    # Two-character Chinese names differ by one character at a ratio of 0.5.
+    cutoff = 0.5 if len(word) <= 3 else 0.6
+    close = difflib.get_close_matches(word.casefold(), all_names(), n=1, cutoff=cutoff)
     if not close:
         return None
     found = find_route(close[0])

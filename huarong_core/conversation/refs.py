@@ -6,17 +6,24 @@ one), or the number of a line in the matching list last shown.
 
 from __future__ import annotations
 
-from huarong_core.commands import FindMember, ListClubs, ListMembers, ListStations
+from huarong_core.commands import (
+    FindMember,
+    FindMemberByIdentity,
+    ListClubs,
+    ListMembers,
+    ListStations,
+)
 from huarong_core.conversation.arguments import Ref, match_one
 from huarong_core.conversation.turn import Turn
 from huarong_core.domain.clubs import Club
 from huarong_core.domain.communities import Station
 from huarong_core.domain.members import Member
-from huarong_core.errors import NotFound
+from huarong_core.errors import InvalidValue, NotFound
 
 
 async def find_member(turn: Turn, word: str) -> Member:
-    """`#12`, `@key` or a key, else a name: exact, or the only one containing it.
+    """`#12`, `@key` or a key, an account on this platform, else a name: exact, or
+    the only one containing it.
 
     Looking up someone else needs `view_members`; the core refuses otherwise.
     """
@@ -24,6 +31,11 @@ async def find_member(turn: Turn, word: str) -> Member:
     try:
         return (await turn.run(FindMember(ref))).member
     except NotFound:
+        pass
+    try:
+        # Their account on this platform (a Telegram username, a console name).
+        return (await turn.run(FindMemberByIdentity(turn.incoming.platform, ref))).member
+    except (NotFound, InvalidValue):
         pass
     page = await turn.run(ListMembers(query=ref, limit=20))
     return match_one(

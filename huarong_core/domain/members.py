@@ -15,11 +15,13 @@ MAX_EXTERNAL_ID_LENGTH = 255
 
 
 class MemberStatus(enum.StrEnum):
-    """`active` members act; `suspended` ones are kept but may not; `left` moved away."""
+    """`active` members act; `suspended` ones are kept but may not; `left` moved away;
+    `merged` were absorbed into another member (`Member.merged_into`) by linking accounts."""
 
     ACTIVE = "active"
     SUSPENDED = "suspended"
     LEFT = "left"
+    MERGED = "merged"
 
 
 @attrs.frozen
@@ -31,6 +33,8 @@ class Member:
     organization_id: int | None = None
     locale: str | None = None
     status: MemberStatus = MemberStatus.ACTIVE
+    merged_into: int | None = None
+    """The member this one was merged into (status `merged`); it never acts again."""
 
     @property
     def is_active(self) -> bool:

@@ -223,6 +223,17 @@ async def _resolve_organization(
     return found
 
 
+async def _survivor(ctx: Context, member: Member) -> Member:
+    seen = {member.id}
+    while member.merged_into is not None:
+        found = await ctx.repos.members.get(member.merged_into)
+        if found is None or found.id in seen:
+            break
+        seen.add(found.id)
+        member = found
+    return member
+
+
 async def _apply_members(
     ctx: Context,
     config: CommunityConfig,
@@ -264,6 +275,9 @@ async def _apply_members(
                     locale=entry.locale,
                 )
                 changed, created = await change_member(ctx, current, member), False
+            # A member merged into another (linked accounts) lives on as that one:
+            # the file's identities and roles for the old key go to the survivor.
+            member = await _survivor(ctx, member)
             by_key[entry.key] = member
             for j, identity in enumerate(entry.identities):
                 try:

@@ -672,6 +672,9 @@ async def respond(ctx: Context, cmd: RespondToGathering) -> Rsvp:
         if current is not None and current.status is status:
             return current
         seq = current.seq if current is not None else await repo.next_seq(gathering.id)
+    if current is not None and current.checked_in_at is not None:
+        # Check-in opens before the start: a later answer must not undo it.
+        raise GatheringNotOpen(gathering=gathering.ref, reason="already_checked_in")
     rsvp = Rsvp(gathering.id, member_id, cmd.answer, status, seq, ctx.now)
     await repo.save_rsvp(rsvp)
     if (

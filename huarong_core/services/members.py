@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import attrs
+
 from huarong_core.commands import (
     FindMember,
     FindMemberByIdentity,
@@ -170,17 +172,12 @@ async def set_member_status(ctx: Context, cmd: SetMemberStatus) -> Member:
     status = MemberStatus(cmd.status)
     if current.status is status:
         return current
+    if MemberStatus.MERGED in (current.status, status):
+        # Merging is done by linking accounts and never undone by a status change.
+        raise InvalidValue(field="status", value=status.value, reason="merged_member")
     if ctx.actor.member_id == current.id and status is not MemberStatus.ACTIVE:
         raise InvalidValue(field="status", value=status.value, reason="own_status")
-    updated = Member(
-        current.id,
-        current.display_name,
-        current.key,
-        current.categories,
-        current.organization_id,
-        current.locale,
-        status,
-    )
+    updated = attrs.evolve(current, status=status)
     await ctx.repos.members.update(updated, ctx.now)
     await ctx.audit(
         "member.status",

@@ -678,11 +678,29 @@ async def expire_points(ctx: Context, cmd: ExpirePoints) -> int:
     return total
 
 
+def fold_merged_scores(
+    sums: dict[int, tuple[int, int]], merges: dict[int, int]
+) -> dict[int, tuple[int, int]]:
+    """(balance, score) per member from the ledger, a merged member's score counted for
+    the member it was merged into (its balance moved by `merge` lines of its own)."""
+    folded = dict(sums)
+    for absorbed in merges:
+        survivor = absorbed
+        while survivor in merges:
+            survivor = merges[survivor]
+        total, score = folded.get(absorbed, (0, 0))
+        if score:
+            folded[absorbed] = (total, 0)
+            kept_total, kept_score = folded.get(survivor, (0, 0))
+            folded[survivor] = (kept_total, kept_score + score)
+    return folded
+
+
 @handles(VerifyLedger)
 async def verify_ledger(ctx: Context, cmd: VerifyLedger) -> tuple[LedgerDifference, ...]:
     ctx.require_anywhere(Permission.MANAGE_POINTS)
     points = ctx.repos.points
-    computed = await points.sums()
+    computed = fold_merged_scores(await points.sums(), await ctx.repos.linking.merges())
     stored = await points.all_balances()
     lots = await points.lots_total()
     seasons = await points.season_totals()

@@ -68,6 +68,7 @@ def _load_handlers() -> None:
         identities,
         imports,
         library,
+        linking,
         members,
         organizations,
         points,
@@ -83,4 +84,4 @@ def _load_handlers() -> None:
 
     del audit, calendars, clubs, contests, gatherings, identities, imports, members
     del organizations, points, roles, scheduler, shop, standing, venues
-    del aid, announcements, library, smile_wall, stations, volunteering
+    del aid, announcements, library, linking, smile_wall, stations, volunteering

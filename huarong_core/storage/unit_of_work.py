@@ -33,6 +33,7 @@ from huarong_core.storage.repositories.communities import CommunityRepository
 from huarong_core.storage.repositories.contests import ContestRepository
 from huarong_core.storage.repositories.gatherings import GatheringRepository
 from huarong_core.storage.repositories.library import LibraryRepository
+from huarong_core.storage.repositories.linking import LinkingRepository
 from huarong_core.storage.repositories.points import PointsRepository
 from huarong_core.storage.repositories.requests import RequestRepository
 from huarong_core.storage.repositories.shop import ShopRepository
@@ -138,6 +139,10 @@ class Repositories:
     def announcements(self) -> AnnouncementRepository:
         return AnnouncementRepository(self.conn, self.community_id)
 
+    @functools.cached_property
+    def linking(self) -> LinkingRepository:
+        return LinkingRepository(self.conn, self.community_id)
+
 
 _BOUND = (
     "organizations",
@@ -159,6 +164,7 @@ _BOUND = (
     "volunteering",
     "aid",
     "announcements",
+    "linking",
 )
 
 

@@ -127,6 +127,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "AidCaseAccessDenied": {"case_id": 3},
     "WrongCheckInCode": {"gathering_id": 12},
+    "WrongLinkCode": {"member_id": 7},
+    "LinkCodeExpired": {"member_id": 7},
+    "LinkRefused": {"reason": "too_many_attempts"},
     # --- chat input ---
     "MissingArgument": {"argument": "member"},
     "BadArgument": {"argument": "rating", "value": "九", "reason": "not_a_number"},

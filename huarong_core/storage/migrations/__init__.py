@@ -22,6 +22,7 @@ from huarong_core.storage.migrations import (
     m0007_aid,
     m0008_announcements,
     m0009_conversation,
+    m0010_linking,
 )
 
 
@@ -42,6 +43,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "aid", m0007_aid.upgrade),
     Migration(8, "announcements", m0008_announcements.upgrade),
     Migration(9, "conversation", m0009_conversation.upgrade),
+    Migration(10, "linking", m0010_linking.upgrade),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -30,6 +30,7 @@ def _member(row: Row, categories: Iterable[str]) -> Member:
         organization_id=None if row["organization_id"] is None else int(row["organization_id"]),
         locale=row["locale"],
         status=MemberStatus(row["status"]),
+        merged_into=None if row.get("merged_into") is None else int(row["merged_into"]),
     )
 
 
