@@ -156,7 +156,11 @@ def arg(
 async def parse_arguments(turn: Turn, params: Sequence[Param], text: str) -> dict[str, Any]:
     words = Words(split_words(text), text)
     values: dict[str, Any] = {}
-    for param in params:
+    for index, param in enumerate(params):
+        if _leaves_page_word(param, params[index + 1 :], words):
+            # `/books p2` (a paging button): the page word is not a search for "p2".
+            values[param.name] = param.default(turn) if param.default is not None else None
+            continue
         if words.done:
             fallback = param.default(turn) if param.default is not None else None
             if fallback is None and not param.optional:
@@ -167,6 +171,18 @@ async def parse_arguments(turn: Turn, params: Sequence[Param], text: str) -> dic
     if not words.done:
         raise TooManyArguments(extra=words.rest()[:40])
     return values
+
+
+def _leaves_page_word(param: Param, later: Sequence[Param], words: Words) -> bool:
+    """An optional argument before a page argument steps aside for a page word."""
+    word = words.peek()
+    return (
+        param.optional
+        and word is not None
+        and PAGE_WORD.match(word) is not None
+        and not isinstance(param.type, PageNumber)
+        and any(isinstance(p.type, PageNumber) for p in later)
+    )
 
 
 # --- plain types ------------------------------------------------------------------
@@ -354,7 +370,8 @@ def _fold(text: str) -> str:
     return text.translate(_FULL_WIDTH_DIGITS).casefold().strip()
 
 
-_PAGE = re.compile(r"^[pP页](\d{1,4})\Z")
+PAGE_WORD = re.compile(r"^[pP页](\d{1,4})\Z")
+"""`p2`: how a page is named (what the previous/next buttons send)."""
 
 
 @attrs.frozen
@@ -365,7 +382,7 @@ class PageNumber:
 
     async def parse(self, turn: Turn, words: Words) -> int:
         word = _word(words, self.name)
-        match = _PAGE.match(word)
+        match = PAGE_WORD.match(word)
         if match is None:
             raise BadArgument(argument=self.name, value=word, reason="not_a_page")
         return max(1, int(match.group(1)))

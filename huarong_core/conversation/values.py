@@ -87,6 +87,19 @@ class Button:
     payload: str = attrs.field(validator=_payload_fits)
 
 
+def button_if_fits(label: Text, payload: str) -> Button | None:
+    """A button, or `None` when its payload would pass the 64-byte limit (a long key)."""
+    if not payload or len(payload.encode("utf-8")) > MAX_PAYLOAD_BYTES:
+        return None
+    return Button(label, payload)
+
+
+def button_rows(*buttons: Button | None, width: int = 3) -> tuple[tuple[Button, ...], ...]:
+    """The buttons that fitted, `width` to a row."""
+    kept = [b for b in buttons if b is not None]
+    return tuple(tuple(kept[i : i + width]) for i in range(0, len(kept), width))
+
+
 @attrs.frozen
 class Message:
     """One message out. `private` ones go to the sender's private chat, wherever

@@ -222,3 +222,22 @@ async def test_no_text_crashes_the_conversation(prefix: str, body: str, group: b
         assert "系统出了点问题" not in answer.text
         for message in answer.messages:
             assert len(message.text) < 20_000
+
+
+async def test_a_page_word_steps_past_optional_arguments(database_url: str) -> None:
+    from huarong_core.conversation.arguments import Word, arg, page_arg, parse_arguments
+    from huarong_core.conversation.engine import ChoiceMemory
+    from huarong_core.conversation.turn import Turn
+    from huarong_core.conversation.values import Incoming
+
+    async with open_test_community(database_url) as (_, handle):
+        chat = ChatTester(handle)
+        await chat.say("u", "/start")
+        profile = await handle.execute(FindMemberByIdentity("console", "u"), actor=SYSTEM)
+        turn = Turn(
+            handle, Incoming("console", "u", "u", "x", ""), profile, "en", None, ChoiceMemory()
+        )
+        params = [arg(Word("text"), optional=True), page_arg()]
+        assert await parse_arguments(turn, params, "p3") == {"text": None, "page": 3}
+        assert await parse_arguments(turn, params, "tea p2") == {"text": "tea", "page": 2}
+        assert await parse_arguments(turn, params, "tea") == {"text": "tea", "page": 1}

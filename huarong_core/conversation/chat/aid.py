@@ -40,7 +40,6 @@ from huarong_core.conversation.arguments import (
 )
 from huarong_core.conversation.chat.stations import (
     LIST_LIMIT,
-    BeforePage,
     Names,
     button,
     button_rows,
@@ -167,7 +166,7 @@ async def _show_case(turn: Turn, details: AidCaseDetails) -> Message:
     "aid",
     "帮扶",
     family="staff",
-    params=[arg(BeforePage(CASE), optional=True), page_arg()],
+    params=[arg(CASE, optional=True), page_arg()],
     commands=[ListAidCases, GetAidCase, GetMember],
     permission=Permission.OPEN_AID_CASES,
     personal=True,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, time, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
@@ -51,7 +51,13 @@ from huarong_core.conversation.errors import BadArgument, MissingArgument
 from huarong_core.conversation.refs import CLUB
 from huarong_core.conversation.routes import Outcome, route
 from huarong_core.conversation.turn import PAGE_SIZE, Turn
-from huarong_core.conversation.values import MAX_PAYLOAD_BYTES, Button, Message, Text
+from huarong_core.conversation.values import (
+    MAX_PAYLOAD_BYTES,
+    Button,
+    Message,
+    Text,
+    button_if_fits,
+)
 from huarong_core.domain.clubs import Club, ClubMembership, JoinPolicy, MembershipStatus
 from huarong_core.domain.roles import ROLE_PERMISSIONS, Permission, Scope, ScopeKind, permits
 from huarong_core.domain.text import LocalizedText
@@ -64,7 +70,6 @@ T = TypeVar("T")
 BOOKING_DAYS = 14
 """How far ahead /reservations looks."""
 
-_PAGE_WORD = re.compile(r"^[pP页]\d{1,4}\Z")
 _CLOCK = re.compile(r"^(\d{1,2})[:：](\d{2})\Z")
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 
@@ -72,11 +77,7 @@ _FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _button(label: Text, payload: str) -> Button | None:
-    """A button, or none when the payload would not fit (a very long key)."""
-    if len(payload.encode("utf-8")) > MAX_PAYLOAD_BYTES:
-        return None
-    return Button(label, payload)
+_button = button_if_fits
 
 
 def _paging_more(command: str, more: str) -> str:
@@ -130,24 +131,6 @@ async def _my_memberships(turn: Turn) -> dict[str, MembershipStatus]:
 
 def _join_button(club: Club) -> Button | None:
     return _button(Text("chat.clubs.join_club_button", {"club": club.name}), f"/join {club.key}")
-
-
-@attrs.frozen
-class _UnlessPage(Generic[T]):
-    """An optional thing before `page_arg()`: a page word (`p2`, what the paging
-    buttons send) leaves it out instead of being read as a name."""
-
-    inner: Ref[T]
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    async def parse(self, turn: Turn, words: Words) -> T | None:
-        word = words.peek()
-        if word is not None and _PAGE_WORD.match(word):
-            return None
-        return await self.inner.parse(turn, words)
 
 
 # --- clubs -----------------------------------------------------------------------------
@@ -257,7 +240,7 @@ async def club(turn: Turn, args: Mapping[str, Any]) -> Outcome:
     "join",
     "加入",
     family="clubs",
-    params=[arg(_UnlessPage(CLUB), default=lambda t: t.club), page_arg()],
+    params=[arg(CLUB, default=lambda t: t.club), page_arg()],
     commands=[ListClubs, JoinClub, ListMemberClubs],
     aliases=["入社", "加入社团", "joinclub"],
 )
@@ -328,7 +311,7 @@ async def myclubs(turn: Turn, args: Mapping[str, Any]) -> Outcome:
     "clubmembers",
     "社团成员",
     family="clubs",
-    params=[arg(_UnlessPage(CLUB), default=lambda t: t.club), page_arg()],
+    params=[arg(CLUB, default=lambda t: t.club), page_arg()],
     commands=[ListClubs, ListClubMembers, GetClub, GetMember],
     aliases=["社员", "roster"],
 )
@@ -656,7 +639,7 @@ async def venues(turn: Turn, args: Mapping[str, Any]) -> Outcome:
     "reservations",
     "场地预订",
     family="clubs",
-    params=[arg(_UnlessPage(VENUE), optional=True), page_arg()],
+    params=[arg(VENUE, optional=True), page_arg()],
     commands=[ListVenues, ListBookings],
     aliases=["场地安排", "venuebookings"],
 )

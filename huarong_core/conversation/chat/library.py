@@ -47,7 +47,6 @@ from huarong_core.commands import (
 )
 from huarong_core.commands.base import MAX_PAGE_SIZE
 from huarong_core.conversation.arguments import (
-    ArgumentType,
     Choice,
     FreeText,
     Moment,
@@ -82,27 +81,8 @@ from huarong_core.errors import HuarongError
 
 # --- shared helpers ---------------------------------------------------------------------
 
-_PAGE_WORD = re.compile(r"^[pP页]\d{1,4}\Z")
 _CODES_SPLIT = re.compile(r"[,，、;；]+")
 EXCERPT = 40
-
-
-@attrs.frozen
-class BeforePage:
-    """An optional argument that leaves a page word (`p2`) to the `page_arg()` after it,
-    so the paging buttons of `/books` (`/books p2`) are not read as a search."""
-
-    inner: ArgumentType
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    async def parse(self, turn: Turn, words: Words) -> Any:
-        word = words.peek()
-        if word is not None and _PAGE_WORD.match(word):
-            return None
-        return await self.inner.parse(turn, words)
 
 
 def ref_id(value: int) -> str:
@@ -233,7 +213,7 @@ def split_tags(text: str | None) -> frozenset[str]:
     "books",
     "图书",
     family="library",
-    params=[arg(BeforePage(Word("lib_query")), optional=True), page_arg()],
+    params=[arg(Word("lib_query"), optional=True), page_arg()],
     commands=[SearchBooks],
     aliases=["library", "书", "找书", "图书馆"],
 )
@@ -641,7 +621,7 @@ async def donations_of(turn: Turn, word: str) -> Member | str:
     "donations",
     "捐书记录",
     family="library",
-    params=[arg(BeforePage(Ref("member", "member", donations_of)), optional=True), page_arg()],
+    params=[arg(Ref("member", "member", donations_of), optional=True), page_arg()],
     commands=[ListDonations, GetBook, GetMember, *MEMBER_COMMANDS],
     personal=True,
 )
@@ -731,7 +711,7 @@ def _reflection_line(n: int, item: Reflection, title: str) -> Text:
     "reflections",
     "读后感列表",
     family="library",
-    params=[arg(BeforePage(BOOK), optional=True), page_arg()],
+    params=[arg(BOOK, optional=True), page_arg()],
     commands=[ListReflections, GetBook, SearchBooks],
     aliases=["观后感列表"],
 )
@@ -1089,4 +1069,4 @@ async def nominate(turn: Turn, args: Mapping[str, Any]) -> Outcome:
     )
 
 
-__all__ = ["BOOK", "COPY", "BeforePage", "excerpt", "id_lookup", "member_name", "ref_id"]
+__all__ = ["BOOK", "COPY", "excerpt", "id_lookup", "member_name", "ref_id"]

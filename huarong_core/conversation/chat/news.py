@@ -37,7 +37,6 @@ from huarong_core.commands import (
 from huarong_core.conversation.arguments import FreeText, Ref, Words, arg, page_arg, parse_id
 from huarong_core.conversation.chat.stations import (
     LIST_LIMIT,
-    BeforePage,
     Names,
     button,
     button_rows,
@@ -71,7 +70,7 @@ def _news_button(number: int, item: Announcement) -> Button | None:
     "news",
     "公告",
     family="news",
-    params=[arg(BeforePage(ANNOUNCEMENT), optional=True), page_arg()],
+    params=[arg(ANNOUNCEMENT, optional=True), page_arg()],
     commands=[ListAnnouncements],
     aliases=["通知", "announcements"],
 )

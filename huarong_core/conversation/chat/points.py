@@ -38,6 +38,7 @@ from huarong_core.commands import (
     VerifyLedger,
 )
 from huarong_core.conversation.arguments import (
+    PAGE_WORD,
     Choice,
     Day,
     FreeText,
@@ -55,7 +56,13 @@ from huarong_core.conversation.errors import BadArgument, MissingArgument
 from huarong_core.conversation.refs import MEMBER
 from huarong_core.conversation.routes import Outcome, route
 from huarong_core.conversation.turn import PAGE_SIZE, Turn
-from huarong_core.conversation.values import MAX_PAYLOAD_BYTES, Button, Message, Text
+from huarong_core.conversation.values import (
+    Button,
+    Message,
+    Text,
+    button_if_fits,
+    button_rows,
+)
 from huarong_core.domain.ledger import LedgerEntry
 from huarong_core.domain.members import Member
 from huarong_core.domain.organizations import Organization
@@ -66,19 +73,11 @@ from huarong_core.errors import HuarongError, NotFound
 
 # --- shared helpers -------------------------------------------------------------------
 
-_PAGE_WORD = re.compile(r"^[pP页]\d{1,4}\Z")
+
+button = button_if_fits
 
 
-def button(label: Text, payload: str) -> Button | None:
-    """A button, or `None` when the payload would not fit (a very long key)."""
-    if not payload or len(payload.encode("utf-8")) > MAX_PAYLOAD_BYTES:
-        return None
-    return Button(label, payload)
-
-
-def rows(*buttons: Button | None, width: int = 3) -> tuple[tuple[Button, ...], ...]:
-    kept = [b for b in buttons if b is not None]
-    return tuple(tuple(kept[i : i + width]) for i in range(0, len(kept), width))
+rows = button_rows
 
 
 def command_button(turn: Turn, name: str, payload: str | None = None) -> Button | None:
@@ -133,23 +132,6 @@ def paged(
     return Message(
         tuple(shown), tuple(all_rows), replaces_source=turn.incoming.pressed and page > 1
     )
-
-
-@attrs.frozen
-class NotPage:
-    """An optional word before a page argument: `p2` is left for the page."""
-
-    inner: Any
-
-    @property
-    def name(self) -> str:
-        return str(self.inner.name)
-
-    async def parse(self, turn: Turn, words: Words) -> Any:
-        word = words.peek()
-        if word is not None and _PAGE_WORD.match(word):
-            return None
-        return await self.inner.parse(turn, words)
 
 
 async def find_organization(turn: Turn, word: str) -> Organization:
@@ -304,7 +286,7 @@ class BoardArg:
         word = words.peek()
         if word is None:
             raise MissingArgument(argument=self.name)
-        if _PAGE_WORD.match(word):
+        if PAGE_WORD.match(word):
             return None  # `/top p2`: the all-time board's second page
         words.take()
         head, _, rest = word.partition(":")

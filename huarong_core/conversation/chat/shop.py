@@ -26,7 +26,7 @@ from huarong_core.conversation.arguments import (
     page_arg,
     parse_id,
 )
-from huarong_core.conversation.chat.points import NotPage, button, member_names, rows
+from huarong_core.conversation.chat.points import button, member_names, rows
 from huarong_core.conversation.routes import Outcome, route
 from huarong_core.conversation.turn import Turn
 from huarong_core.conversation.values import Button, Text
@@ -291,7 +291,7 @@ def _status_word(status: RedemptionStatus | str) -> str:
     "兑换单",
     family="shop",
     params=[
-        arg(NotPage(Choice("points_status", STATUSES)), optional=True),
+        arg(Choice("points_status", STATUSES), optional=True),
         page_arg(),
     ],
     commands=[ListRedemptions, ListShopItems, ListStations],

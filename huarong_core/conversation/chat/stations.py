@@ -36,7 +36,7 @@ from huarong_core.commands import (
     SubmitRequest,
 )
 from huarong_core.conversation.arguments import (
-    ArgumentType,
+    PAGE_WORD,
     Choice,
     FreeText,
     Integer,
@@ -52,7 +52,12 @@ from huarong_core.conversation.errors import TooManyArguments
 from huarong_core.conversation.refs import STATION, find_station
 from huarong_core.conversation.routes import Outcome, find_route, route
 from huarong_core.conversation.turn import Turn
-from huarong_core.conversation.values import MAX_PAYLOAD_BYTES, Button, Message, Text
+from huarong_core.conversation.values import (
+    Button,
+    Message,
+    Text,
+    button_if_fits,
+)
 from huarong_core.domain.communities import Station
 from huarong_core.domain.roles import Permission
 from huarong_core.domain.services import (
@@ -87,11 +92,7 @@ def joined(key: str, parts: Sequence[Text]) -> Text:
     return result
 
 
-def button(label: Text, payload: str) -> Button | None:
-    """A button, or none when the payload would not fit (a very long key)."""
-    if len(payload.encode("utf-8")) > MAX_PAYLOAD_BYTES:
-        return None
-    return Button(label, payload)
+button = button_if_fits
 
 
 def button_rows(*buttons: Button | None) -> tuple[tuple[Button, ...], ...]:
@@ -207,25 +208,6 @@ async def find_request(turn: Turn, word: str) -> int:
 SERVICE = Ref("stations_service", "service", find_service)
 REQUEST = Ref("stations_request", "request", find_request)
 
-_PAGE_WORD = re.compile(r"^[pP页]\d{1,4}\Z")
-
-
-@attrs.frozen
-class BeforePage:
-    """An optional argument followed by a page: `p2` is left for the page, not parsed."""
-
-    inner: ArgumentType
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    async def parse(self, turn: Turn, words: Words) -> Any:
-        word = words.peek()
-        if word is not None and _PAGE_WORD.match(word):
-            return None
-        return await self.inner.parse(turn, words)
-
 
 AFFAIRS: dict[str, Affair] = {
     "party": Affair.PARTY,
@@ -249,7 +231,7 @@ class Where:
 
     async def parse(self, turn: Turn, words: Words) -> Station | Affair | None:
         word = words.peek()
-        if word is None or _PAGE_WORD.match(word):
+        if word is None or PAGE_WORD.match(word):
             return None
         affair = AFFAIRS.get(word.casefold())
         if affair is not None:

@@ -37,7 +37,6 @@ from huarong_core.conversation.arguments import (
 from huarong_core.conversation.chat.stations import (
     LIST_LIMIT,
     REQUEST,
-    BeforePage,
     Names,
     affair_text,
     change_state,
@@ -66,7 +65,7 @@ S = RequestState
     "queue",
     "待办",
     family="staff",
-    params=[arg(BeforePage(STATION), optional=True), page_arg()],
+    params=[arg(STATION, optional=True), page_arg()],
     commands=[ListRequestQueue, ListServices, ListStations, GetMember],
     permission=Permission.HANDLE_REQUESTS,
     aliases=["工单"],

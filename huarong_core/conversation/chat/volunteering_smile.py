@@ -22,7 +22,7 @@ from huarong_core.commands import (
 )
 from huarong_core.commands.base import MAX_PAGE_SIZE
 from huarong_core.conversation.arguments import Choice, FreeText, Ref, arg, page_arg
-from huarong_core.conversation.chat.library import BeforePage, id_lookup, ref_id
+from huarong_core.conversation.chat.library import id_lookup, ref_id
 from huarong_core.conversation.errors import MissingArgument
 from huarong_core.conversation.routes import Outcome, route
 from huarong_core.conversation.turn import Turn
@@ -142,7 +142,7 @@ def _photo_line(n: int, photo: Photo) -> Text:
     "photos",
     "照片",
     family="staff",
-    params=[arg(BeforePage(Choice("lib_photo_status", STATUSES)), optional=True), page_arg()],
+    params=[arg(Choice("lib_photo_status", STATUSES), optional=True), page_arg()],
     commands=[ListPhotos],
     permission=Permission.MODERATE_SMILE_WALL,
 )
