@@ -218,6 +218,7 @@ from huarong_core.commands import (
     ScheduleVisit,
     SearchBooks,
     ServiceMetricsReport,
+    SetAccountReachable,
     SetMemberStatus,
     SetPointsRuleEnabled,
     ShiftDetails,
@@ -323,6 +324,8 @@ from huarong_core.domain.volunteering import (
 )
 from huarong_core.errors import HuarongError
 from huarong_core.media import MediaRef, MediaStore, submit_photo
+from huarong_core.notices import ChatRecipient, Notice, Priority
+from huarong_core.notices.relay import NotificationRelay
 from huarong_core.scheduler_loop import SchedulerLoop
 from huarong_core.services.configuration import LoadReport
 
@@ -374,6 +377,7 @@ __all__ = [
     "ChangeAidStatus",
     "ChangeRequestState",
     "ChatBinding",
+    "ChatRecipient",
     "CheckIn",
     "CheckInCode",
     "CheckInResult",
@@ -539,6 +543,8 @@ __all__ = [
     "MoveCopy",
     "NameAidStaff",
     "NominateReflection",
+    "Notice",
+    "NotificationRelay",
     "OpenAidCase",
     "Organization",
     "OrganizationReport",
@@ -555,6 +561,7 @@ __all__ = [
     "PlaceHold",
     "PointsStatement",
     "PostAnnouncement",
+    "Priority",
     "Query",
     "Ranking",
     "RateRequest",
@@ -609,6 +616,7 @@ __all__ = [
     "ServiceMetrics",
     "ServiceMetricsReport",
     "ServiceRequest",
+    "SetAccountReachable",
     "SetMemberStatus",
     "SetPointsRuleEnabled",
     "Shift",

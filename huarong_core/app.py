@@ -198,6 +198,11 @@ class CommunityHandle:
         return self._huarong.clock.now()
 
     @property
+    def database(self) -> Database:
+        """The database (for the adapters' inbox and state, `huarong_core.inbox`)."""
+        return self._huarong.db
+
+    @property
     def media(self) -> MediaStore:
         """Where uploaded photos are kept (see `Huarong.media`)."""
         return self._huarong.media

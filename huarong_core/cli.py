@@ -612,6 +612,20 @@ async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+async def cmd_serve(args: argparse.Namespace, out: Output) -> int:
+    """Run every configured adapter (bots, the portal) and the background loops."""
+    from huarong_core.serve import serve
+
+    media = os.environ.get("HUARONG_MEDIA") or None
+    async with Huarong(args.db, media_dir=media) as huarong:
+        handle = await huarong.community(args.community)
+        ran = await serve(huarong, handle, os.environ)
+    if not ran:
+        sys.stderr.write(out.t("cli.serve.nothing") + "\n")
+        return 1
+    return 0
+
+
 async def _stations(huarong: Huarong, handle: CommunityHandle) -> list[Any]:
     from huarong_core.storage.repositories import CommunityRepository
 
@@ -746,6 +760,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefix", help="only keys starting with this, e.g. reminder:")
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(handler=cmd_timers_list)
+
+    p = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="run the configured bots and portal (HUARONG_TELEGRAM_TOKEN, ...) until Ctrl-C",
+    )
+    p.set_defaults(handler=cmd_serve)
 
     _add_plugins(sub, common)
 

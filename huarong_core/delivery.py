@@ -1,12 +1,15 @@
-"""Sending announcements: the sender port and the worker that drives it.
+"""Sending announcements and notifications: the sender port and the worker that drives it.
 
     senders = {"telegram": TelegramSender(bot), "matrix": MatrixSender(client)}
     async with Huarong(url) as huarong, DeliveryWorker(huarong, senders):
         ...  # announcements posted meanwhile go out
 
 Posting an announcement writes one delivery row per recipient (a member, or
-a bound group chat) in the posting transaction. A `DeliveryWorker` takes
-them from there, for every community of the database:
+a bound group chat) in the posting transaction; the `NotificationRelay`
+writes one notification row per recipient of an event (a seat off the
+waitlist, a request's new state). A `DeliveryWorker` takes both from there,
+for every community of the database, notifications first (they are about
+the reader's own affairs; an announcement to 200 people can wait a moment):
 
 1. In a committed unit of work it claims one due `pending` row (PostgreSQL:
    `FOR UPDATE SKIP LOCKED`, so workers in many processes never claim one
@@ -19,8 +22,9 @@ them from there, for every community of the database:
    after a `PermanentFailure` or too many attempts.
 
 A member's row is sent to one of the member's linked accounts, chosen at
-send time in the order of `senders` (so a member gets each announcement
-once, however many platforms they linked). When a platform refuses for good
+send time in the order of `senders` (so a member gets each message once,
+however many platforms they linked), and worded in the member's language
+at that time. When a platform refuses for good
 (the member blocked the bot) and the member has an account elsewhere, the
 row waits for that one instead; a member left with no account at all is
 `unreachable`.
@@ -30,17 +34,19 @@ back to `pending` only on a failure that the sender vouches was not
 delivered. When a send's outcome cannot be known (the send timed out, the
 sender raised something unexpected, or the process died mid-send and the
 lease ran out) the row becomes `unknown` and stays so; the status query
-counts those. A graceful `stop()` lets the sends in flight finish and be
-recorded; rows not yet claimed stay `pending` for the next worker.
+counts those (for notifications, `NotificationRepository.counts`). A graceful
+`stop()` lets the sends in flight finish and be recorded; rows not yet
+claimed stay `pending` for the next worker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
 
 import attrs
 import structlog
@@ -48,14 +54,24 @@ import structlog
 from huarong_core.app import Huarong
 from huarong_core.background import BackgroundLoop
 from huarong_core.commands.announcements import DeliveryState
+from huarong_core.conversation.render import format_value, render_message
+from huarong_core.conversation.values import Message
 from huarong_core.domain.text import LocalizedText
 from huarong_core.errors import DatabaseBusy, TransientConflict
 from huarong_core.i18n import translate
+from huarong_core.notices.values import Priority, message_from_json
 from huarong_core.storage.base import Connection
 from huarong_core.storage.repositories.announcements import (
     DeliveryQueue,
+    LeasedQueue,
     MessageParts,
     QueuedDelivery,
+    QueuedRow,
+)
+from huarong_core.storage.repositories.notifications import (
+    NoticeSetting,
+    NotificationQueue,
+    QueuedNotification,
 )
 
 __all__ = [
@@ -66,10 +82,12 @@ __all__ = [
     "MemorySender",
     "OutgoingMessage",
     "PermanentFailure",
+    "Priority",
     "Sender",
     "TemporaryFailure",
     "backoff",
     "render_announcement",
+    "render_notification",
 ]
 
 log = structlog.get_logger(__name__)
@@ -107,6 +125,9 @@ class PermanentFailure(DeliveryFailure):
     """Not delivered and never will be there: the member blocked the bot, the chat is gone."""
 
 
+DeliveryKind = Literal["announcement", "notification"]
+
+
 @attrs.frozen
 class DeliveryTarget:
     """Where one delivery goes: a member's account (a direct message) or a group chat."""
@@ -115,14 +136,21 @@ class DeliveryTarget:
     address: str
     """The account id or the chat id on `platform`."""
     community: str
-    announcement_id: int
+    announcement_id: int | None
+    """The announcement sent; None for a notification."""
     delivery_id: int
+    """The row sent: an announcement delivery's id, or a notification's (see `kind`)."""
     member_id: int | None = None
     """None for a group chat."""
+    kind: DeliveryKind = "announcement"
 
     @property
     def is_chat(self) -> bool:
         return self.member_id is None
+
+    @property
+    def notification_id(self) -> int | None:
+        return self.delivery_id if self.kind == "notification" else None
 
 
 @attrs.frozen
@@ -136,6 +164,11 @@ class OutgoingMessage:
     idempotency_key: str
     """The same for every attempt of one delivery: a platform that deduplicates
     (Matrix transaction ids) can make a repeated send harmless."""
+    message: Message | None = None
+    """The neutral message (lines and buttons) `text` was rendered from, for adapters
+    that format it themselves (HTML, inline keyboards); None for announcements."""
+    priority: Priority = Priority.NORMAL
+    """How the platform's pacing should rank it: announcements are `BULK`."""
 
 
 class Sender(Protocol):
@@ -168,6 +201,29 @@ def render_announcement(parts: MessageParts, idempotency_key: str) -> OutgoingMe
         key=ANNOUNCEMENT_MESSAGE,
         params=params,
         idempotency_key=idempotency_key,
+        priority=Priority.BULK,
+    )
+
+
+def render_notification(
+    message: Message,
+    locale: str,
+    timezone: str,
+    idempotency_key: str,
+    priority: Priority = Priority.NORMAL,
+) -> OutgoingMessage:
+    """A notification's words in the reader's language and the community's time zone;
+    `key` and `params` are its first line's, `message` the whole of it."""
+    tz = ZoneInfo(timezone)
+    first = message.lines[0]
+    return OutgoingMessage(
+        text=render_message(message, locale, tz).text,
+        locale=locale,
+        key=first.key,
+        params={name: format_value(value, locale, tz) for name, value in first.params.items()},
+        idempotency_key=idempotency_key,
+        message=message,
+        priority=priority,
     )
 
 
@@ -177,20 +233,39 @@ def backoff(attempts: int) -> timedelta:
     return min(wait, LONGEST_RETRY)
 
 
+def _notification_message(row: QueuedNotification, setting: NoticeSetting) -> OutgoingMessage:
+    return render_notification(
+        message_from_json(row.message),
+        setting.locale,
+        setting.timezone,
+        f"huarong-{row.community_id}-notification-{row.id}",
+        row.priority,
+    )
+
+
 # --- the worker ------------------------------------------------------------------------
 
 
 @attrs.frozen
 class _Claim:
-    delivery: QueuedDelivery
+    kind: DeliveryKind
+    delivery: QueuedRow
     platform: str
     address: str
-    parts: MessageParts
     lease_id: str
+    target: DeliveryTarget
+    message: OutgoingMessage
+
+
+def _queue(kind: DeliveryKind, conn: Connection) -> LeasedQueue:
+    return NotificationQueue(conn) if kind == "notification" else DeliveryQueue(conn)
 
 
 _IDLE = "idle"
 _SETTLED = "settled"
+"""Settled at claim time: the member has no account at all (`unreachable`)."""
+_SETTLED_FAILED = "settled_failed"
+"""Settled at claim time: the message cannot be rendered (`failed`)."""
 
 
 @attrs.frozen
@@ -310,6 +385,9 @@ class DeliveryWorker(BackgroundLoop):
         if claimed == _SETTLED:
             self._count(DeliveryState.UNREACHABLE)
             return True
+        if claimed == _SETTLED_FAILED:
+            self._count(DeliveryState.FAILED)
+            return True
         if not isinstance(claimed, _Claim):
             return False
         outcome = await self._send(claimed)
@@ -335,23 +413,32 @@ class DeliveryWorker(BackgroundLoop):
         community_ids: tuple[int, ...] | None,
         lease_id: str,
     ) -> tuple[int, _Claim | str]:
-        """Rows whose lease ran out become `unknown`; then one due row is claimed."""
-        queue = DeliveryQueue(conn)
-        expired = await queue.expire_leases(now)
-        return expired, await self._claim_one(queue, now, platforms, community_ids, lease_id)
+        """Rows whose lease ran out become `unknown`; then one due row is claimed:
+        a notification if one is due, else an announcement delivery."""
+        notifications, deliveries = NotificationQueue(conn), DeliveryQueue(conn)
+        expired = await notifications.expire_leases(now) + await deliveries.expire_leases(now)
+        claimed: _Claim | str = _IDLE
+        queues: tuple[tuple[DeliveryKind, NotificationQueue | DeliveryQueue], ...] = (
+            ("notification", notifications),
+            ("announcement", deliveries),
+        )
+        for kind, queue in queues:
+            found: Sequence[QueuedRow] = await queue.due(now, platforms, community_ids, limit=1)
+            if found:
+                claimed = await self._claim_one(kind, queue, found[0], now, platforms, lease_id)
+                if claimed != _IDLE:
+                    break
+        return expired, claimed
 
     async def _claim_one(
         self,
-        queue: DeliveryQueue,
+        kind: DeliveryKind,
+        queue: LeasedQueue,
+        delivery: QueuedRow,
         now: datetime,
         platforms: list[str],
-        community_ids: tuple[int, ...] | None,
         lease_id: str,
     ) -> _Claim | str:
-        found = await queue.due(now, platforms, community_ids, limit=1)
-        if not found:
-            return _IDLE
-        delivery = found[0]
         if delivery.member_id is None:
             platform, address = str(delivery.chat_platform), str(delivery.chat_id)
         else:
@@ -372,7 +459,24 @@ class DeliveryWorker(BackgroundLoop):
             if choice is None:
                 return _IDLE
             platform, address = choice
-        parts = await queue.message_parts(delivery)
+        if isinstance(delivery, QueuedNotification):
+            assert isinstance(queue, NotificationQueue)
+            setting = await queue.setting(delivery)
+            try:
+                message = _notification_message(delivery, setting)
+            except Exception as exc:  # stored by an older or broken renderer: never sendable
+                log.error("delivery.unreadable", notification=delivery.id, error=repr(exc))
+                await queue.mark_failed(delivery, "unreadable", now)
+                return _SETTLED_FAILED
+            community_key, announcement_id = setting.community_key, None
+        else:
+            assert isinstance(delivery, QueuedDelivery)
+            assert isinstance(queue, DeliveryQueue)
+            parts = await queue.message_parts(delivery)
+            message = render_announcement(
+                parts, f"huarong-{delivery.community_id}-delivery-{delivery.id}"
+            )
+            community_key, announcement_id = parts.community_key, delivery.announcement_id
         claimed = await queue.mark_sending(
             delivery,
             lease_id=lease_id,
@@ -383,31 +487,30 @@ class DeliveryWorker(BackgroundLoop):
         )
         if not claimed:
             return _IDLE
-        return _Claim(delivery, platform, address, parts, lease_id)
+        target = DeliveryTarget(
+            platform=platform,
+            address=address,
+            community=community_key,
+            announcement_id=announcement_id,
+            delivery_id=delivery.id,
+            member_id=delivery.member_id,
+            kind=kind,
+        )
+        return _Claim(kind, delivery, platform, address, lease_id, target, message)
 
     async def _send(self, claim: _Claim) -> _Outcome:
         delivery = claim.delivery
-        target = DeliveryTarget(
-            platform=claim.platform,
-            address=claim.address,
-            community=claim.parts.community_key,
-            announcement_id=delivery.announcement_id,
-            delivery_id=delivery.id,
-            member_id=delivery.member_id,
-        )
-        message = render_announcement(
-            claim.parts, f"huarong-{delivery.community_id}-delivery-{delivery.id}"
-        )
         bound = log.bind(
-            community=claim.parts.community_key,
-            announcement=delivery.announcement_id,
+            community=claim.target.community,
+            kind=claim.kind,
+            announcement=claim.target.announcement_id,
             delivery=delivery.id,
             platform=claim.platform,
         )
         attempts = delivery.attempts + 1
         try:
             async with asyncio.timeout(self.send_timeout):
-                await self.senders[claim.platform].send(target, message)
+                await self.senders[claim.platform].send(claim.target, claim.message)
         except TemporaryFailure as exc:
             now = self.huarong.clock.now()
             if exc.retry_after is not None and exc.retry_after > 0:
@@ -440,7 +543,7 @@ class DeliveryWorker(BackgroundLoop):
         delivery = claim.delivery
 
         async def unit(conn: Connection) -> DeliveryState | None:
-            queue = DeliveryQueue(conn)
+            queue = _queue(claim.kind, conn)
             now = self.huarong.clock.now()
             state, due_at = outcome.state, outcome.due_at
             if outcome.fallback:
@@ -469,7 +572,12 @@ class DeliveryWorker(BackgroundLoop):
                 if number == RECORD_ATTEMPTS:
                     raise  # left `sending`: it becomes `unknown` when its lease runs out
         if recorded is None:
-            log.warning("delivery.lease_lost", delivery=delivery.id, state=outcome.state.value)
+            log.warning(
+                "delivery.lease_lost",
+                kind=claim.kind,
+                delivery=delivery.id,
+                state=outcome.state.value,
+            )
             return
         self._count(recorded)
 

@@ -10,15 +10,22 @@ a session can be scripted: `printf '/clubs\\n/points\\n' | huarong chat --as Ali
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from huarong_console.repl import interactive, scripted
 from huarong_console.session import ConsoleChat
-from huarong_core.app import Huarong
+from huarong_core.app import CommunityHandle, Huarong
 from huarong_core.demo import DEMO_DIR, seed_demo
 from huarong_core.i18n import translate
+from huarong_core.serve import serve
+
+log = structlog.get_logger(__name__)
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -56,6 +63,24 @@ async def cmd_chat(args: argparse.Namespace, out: Any) -> int:
         else:
             handle = await huarong.community(args.community)
         chat = ConsoleChat(handle, sender, group=args.group)
-        if sys.stdin.isatty():
-            return await interactive(chat)
-        return await scripted(chat, sys.stdin, sys.stdout)
+        # The bots (and later the portal) run beside the console when configured:
+        # `HUARONG_TELEGRAM_TOKEN=... huarong chat --as Alice` is the whole demo.
+        stop = asyncio.Event()
+        services = asyncio.create_task(_serve_beside(huarong, handle, stop))
+        try:
+            if sys.stdin.isatty():
+                return await interactive(chat)
+            return await scripted(chat, sys.stdin, sys.stdout)
+        finally:
+            stop.set()
+            await services
+
+
+async def _serve_beside(huarong: Huarong, handle: CommunityHandle, stop: asyncio.Event) -> None:
+    try:
+        ran = await serve(huarong, handle, os.environ, stop=stop)
+    except Exception:  # a bot that cannot start must not take the console down
+        log.exception("console.services_failed")
+        return
+    if ran:
+        log.info("console.services_stopped", services=ran)

@@ -165,6 +165,17 @@ class LinkIdentity(Command[Identity]):
 
 
 @attrs.frozen
+class SetAccountReachable(Command[Identity]):
+    """What an adapter learned about an account: the platform refuses to reach it (the
+    member blocked the bot) or reaches it again (they wrote to it). Deliveries prefer a
+    member's reachable accounts. Only the system (an adapter) reports this."""
+
+    platform: str
+    external_id: str
+    reachable: bool
+
+
+@attrs.frozen
 class UnlinkIdentity(Command[Identity]):
     platform: str
     external_id: str

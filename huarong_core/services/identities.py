@@ -6,6 +6,7 @@ from huarong_core.commands import (
     LinkIdentity,
     MemberProfile,
     RegisterChatMember,
+    SetAccountReachable,
     UnlinkIdentity,
 )
 from huarong_core.domain.members import Identity, IdentityRef, Member
@@ -83,3 +84,21 @@ async def register_chat_member(ctx: Context, cmd: RegisterChatMember) -> MemberP
         # Another input registered the account meanwhile: start over and find theirs.
         raise TransientConflict(detail=f"identity {ref} registered concurrently") from None
     return await profile(ctx, member)
+
+
+@handles(SetAccountReachable)
+async def set_account_reachable(ctx: Context, cmd: SetAccountReachable) -> Identity:
+    if not ctx.actor.is_system:
+        raise PermissionDenied(permission=Permission.MANAGE_IDENTITIES.value, scope="*")
+    ref = IdentityRef(cmd.platform, cmd.external_id)
+    existing = await ctx.repos.identities.get(ref)
+    if existing is None:
+        raise NotFound(entity="identity", ref=str(ref))
+    changed = await ctx.uow.identities.set_unreachable(ref, None if cmd.reachable else ctx.now)
+    if changed:
+        await ctx.audit(
+            "identity.reachable" if cmd.reachable else "identity.unreachable",
+            f"member:{existing.member_id}",
+            identity=str(ref),
+        )
+    return existing

@@ -23,6 +23,7 @@ NOT_CHAT: dict[str, str] = {
     "DefineService": "a structured definition with a form: the community file",
     "DefineVenue": "a structured definition: the community file",
     "GetCalendar": "an iCalendar file, served by the web adapter and `huarong calendar`",
+    "SetAccountReachable": "adapters report accounts their platform refuses to reach",
 }
 """Commands deliberately without a chat route, each with where it is used instead."""
 

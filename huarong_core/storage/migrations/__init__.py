@@ -23,6 +23,8 @@ from huarong_core.storage.migrations import (
     m0008_announcements,
     m0009_conversation,
     m0010_linking,
+    m0011_adapters,
+    m0012_notifications,
 )
 
 
@@ -44,6 +46,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "announcements", m0008_announcements.upgrade),
     Migration(9, "conversation", m0009_conversation.upgrade),
     Migration(10, "linking", m0010_linking.upgrade),
+    Migration(11, "adapters", m0011_adapters.upgrade),
+    Migration(12, "notifications", m0012_notifications.upgrade),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

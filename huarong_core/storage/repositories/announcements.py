@@ -6,13 +6,15 @@ claims due deliveries (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers in
 several processes never claim one row twice) and records what happened.
 Every state change of a claimed row names the lease it was claimed under,
 so a worker that lost its lease cannot overwrite another's outcome.
+`LeasedQueue` holds what notifications (`repositories/notifications.py`)
+share with announcement deliveries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -324,17 +326,22 @@ def _before(before_id: int | None) -> int:
 
 
 @attrs.frozen
-class QueuedDelivery:
-    """A due delivery as a worker finds it, before it picks where to send it."""
+class QueuedRow:
+    """A due row of a delivery table (an announcement's or a notification's), as a
+    worker finds it, before it picks where to send it."""
 
     community_id: int
     id: int
-    announcement_id: int
     member_id: int | None
     chat_platform: str | None
     chat_id: str | None
     attempts: int
     tried: frozenset[str]
+
+
+@attrs.frozen
+class QueuedDelivery(QueuedRow):
+    announcement_id: int
 
 
 @attrs.frozen
@@ -348,12 +355,19 @@ class MessageParts:
     body: str
 
 
-def _tried(text: str) -> frozenset[str]:
+def tried_platforms(text: str) -> frozenset[str]:
     return frozenset(p for p in text.split(",") if p)
 
 
-class DeliveryQueue:
-    """The deliveries of every community, as the workers see them."""
+class LeasedQueue:
+    """Claiming, leasing and settling rows of one per-recipient delivery table.
+
+    Announcement deliveries and notifications keep the same columns for this
+    (`state`, `lease_id`, `lease_until`, `attempts`, `tried`, `due_at`, ...),
+    so one worker drives both with the same guarantees.
+    """
+
+    table: ClassVar[str] = ""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -362,35 +376,39 @@ class DeliveryQueue:
         """Mark `unknown` what is still `sending` past its lease: its worker died mid-send.
 
         It is not sent again: whether it arrived cannot be known, and a member
-        must never get the same announcement twice.
+        must never get the same message twice.
         """
         expired = "state = 'sending' AND lease_until < $1"
         if self._conn.dialect == "postgres":
             # Rows another worker is expiring right now are its business: skipping them
             # keeps two workers from waiting on (or deadlocking over) the same rows.
             expired = (
-                "(community_id, id) IN (SELECT community_id, id FROM announcement_deliveries"
+                f"(community_id, id) IN (SELECT community_id, id FROM {self.table}"
                 f" WHERE {expired} FOR UPDATE SKIP LOCKED)"
             )
         rows = await self._conn.fetch(
-            "UPDATE announcement_deliveries SET state = 'unknown', last_error = 'lease_expired',"
+            f"UPDATE {self.table} SET state = 'unknown', last_error = 'lease_expired',"
             f" updated_at = $1 WHERE {expired} RETURNING id",
             now,
         )
         return len(rows)
 
-    async def due(
+    async def _due_rows(
         self,
+        columns: str,
         now: datetime,
         platforms: Sequence[str],
         community_ids: Sequence[int] | None,
         limit: int,
-    ) -> list[QueuedDelivery]:
-        """Pending deliveries due by `now` that one of `platforms` could send, held until
-        the transaction ends (a concurrent claim on PostgreSQL skips them).
+        order: str = "d.due_at, d.id",
+        also: str = "",
+    ) -> list[Row]:
+        """Pending rows due by `now` that one of `platforms` could send, held until the
+        transaction ends (a concurrent claim on PostgreSQL skips them).
 
-        A member's delivery qualifies when the member has an account on one of
+        A member's row qualifies when the member has an account on one of
         `platforms` not yet tried, or no account at all (to be marked unreachable).
+        `also` is a further condition on `d`.
         """
         args: list[Any] = [now, limit]
         marks = placeholders(len(args) + 1, len(platforms))
@@ -400,18 +418,138 @@ class DeliveryQueue:
             where = f" AND d.community_id IN ({placeholders(len(args) + 1, len(community_ids))})"
             args.extend(community_ids)
         lock = " FOR UPDATE SKIP LOCKED" if self._conn.dialect == "postgres" else ""
-        rows = await self._conn.fetch(
-            "SELECT d.community_id, d.id, d.announcement_id, d.member_id, d.chat_platform,"
-            " d.chat_id, d.attempts, d.tried FROM announcement_deliveries d"
-            f" WHERE d.state = 'pending' AND d.due_at <= $1{where} AND ("
+        return await self._conn.fetch(
+            f"SELECT {columns} FROM {self.table} d"
+            f" WHERE d.state = 'pending' AND d.due_at <= $1{where}{also} AND ("
             f"(d.member_id IS NULL AND d.chat_platform IN ({marks}))"
             " OR (d.member_id IS NOT NULL AND (NOT EXISTS (SELECT 1 FROM identities i"
             " WHERE i.community_id = d.community_id AND i.member_id = d.member_id)"
             " OR EXISTS (SELECT 1 FROM identities i WHERE i.community_id = d.community_id"
             f" AND i.member_id = d.member_id AND i.platform IN ({marks})"
             " AND replace(d.tried, ',' || i.platform || ',', '') = d.tried))))"
-            f" ORDER BY d.due_at, d.id LIMIT $2{lock}",
+            f" ORDER BY {order} LIMIT $2{lock}",
             *args,
+        )
+
+    async def identities(self, community_id: int, member_id: int) -> list[tuple[str, str]]:
+        """The member's accounts that their platforms still reach: (platform, external id),
+        in a stable order. An account whose member blocked the bot is left out until
+        they reach it again (`SetAccountReachable`)."""
+        rows = await self._conn.fetch(
+            "SELECT platform, external_id FROM identities WHERE community_id = $1"
+            " AND member_id = $2 AND unreachable_at IS NULL ORDER BY platform, external_id",
+            community_id,
+            member_id,
+        )
+        return [(r["platform"], r["external_id"]) for r in rows]
+
+    async def mark_sending(
+        self,
+        row: QueuedRow,
+        *,
+        lease_id: str,
+        lease_until: datetime,
+        platform: str,
+        address: str,
+        now: datetime,
+    ) -> bool:
+        found = await self._conn.fetchrow(
+            f"UPDATE {self.table} SET state = 'sending', lease_id = $3,"
+            " lease_until = $4, attempts = attempts + 1, platform = $5, address = $6,"
+            " updated_at = $7 WHERE community_id = $1 AND id = $2 AND state = 'pending'"
+            " RETURNING id",
+            row.community_id,
+            row.id,
+            lease_id,
+            lease_until,
+            platform,
+            address,
+            now,
+        )
+        return found is not None
+
+    async def mark_unreachable(self, row: QueuedRow, now: datetime) -> None:
+        await self._conn.execute(
+            f"UPDATE {self.table} SET state = 'unreachable', last_error = 'no_account',"
+            " updated_at = $3 WHERE community_id = $1 AND id = $2 AND state = 'pending'",
+            row.community_id,
+            row.id,
+            now,
+        )
+
+    async def mark_failed(self, row: QueuedRow, error: str, now: datetime) -> None:
+        """Give up on a pending row that cannot be sent at all (its message is unreadable)."""
+        await self._conn.execute(
+            f"UPDATE {self.table} SET state = 'failed', last_error = $3, updated_at = $4"
+            " WHERE community_id = $1 AND id = $2 AND state = 'pending'",
+            row.community_id,
+            row.id,
+            error[:LAST_ERROR_LENGTH],
+            now,
+        )
+
+    async def finish(
+        self,
+        community_id: int,
+        row_id: int,
+        lease_id: str,
+        state: DeliveryState,
+        *,
+        now: datetime,
+        error: str | None = None,
+        due_at: datetime | None = None,
+        tried: str | None = None,
+    ) -> bool:
+        """Record the outcome of the attempt made under `lease_id`.
+
+        A row marked `unknown` because the lease ran out meanwhile takes the
+        real outcome when it comes after all; a row claimed again under
+        another lease is left alone (False).
+        """
+        found = await self._conn.fetchrow(
+            f"UPDATE {self.table} SET state = $4, last_error = $5,"
+            " due_at = COALESCE($6, due_at), tried = COALESCE($7, tried),"
+            " sent_at = CASE WHEN $4 = 'sent' THEN $8 ELSE sent_at END,"
+            " lease_id = NULL, lease_until = NULL, updated_at = $8"
+            " WHERE community_id = $1 AND id = $2 AND lease_id = $3"
+            " AND state IN ('sending', 'unknown') RETURNING id",
+            community_id,
+            row_id,
+            lease_id,
+            state.value,
+            None if error is None else error[:LAST_ERROR_LENGTH],
+            due_at,
+            tried,
+            now,
+        )
+        return found is not None
+
+    async def has_other_accounts(
+        self, community_id: int, member_id: int, tried: frozenset[str]
+    ) -> bool:
+        """Whether the member has an account on a platform not in `tried`."""
+        return any(p not in tried for p, _ in await self.identities(community_id, member_id))
+
+
+class DeliveryQueue(LeasedQueue):
+    """The announcement deliveries of every community, as the workers see them."""
+
+    table = "announcement_deliveries"
+
+    async def due(
+        self,
+        now: datetime,
+        platforms: Sequence[str],
+        community_ids: Sequence[int] | None,
+        limit: int,
+    ) -> list[QueuedDelivery]:
+        rows = await self._due_rows(
+            "d.community_id, d.id, d.announcement_id, d.member_id, d.chat_platform,"
+            " d.chat_id, d.attempts, d.tried",
+            now,
+            platforms,
+            community_ids,
+            limit,
         )
         return [
             QueuedDelivery(
@@ -422,20 +560,10 @@ class DeliveryQueue:
                 chat_platform=r["chat_platform"],
                 chat_id=r["chat_id"],
                 attempts=int(r["attempts"]),
-                tried=_tried(r["tried"]),
+                tried=tried_platforms(r["tried"]),
             )
             for r in rows
         ]
-
-    async def identities(self, community_id: int, member_id: int) -> list[tuple[str, str]]:
-        """The member's accounts: (platform, external id), in a stable order."""
-        rows = await self._conn.fetch(
-            "SELECT platform, external_id FROM identities WHERE community_id = $1"
-            " AND member_id = $2 ORDER BY platform, external_id",
-            community_id,
-            member_id,
-        )
-        return [(r["platform"], r["external_id"]) for r in rows]
 
     async def message_parts(self, delivery: QueuedDelivery) -> MessageParts:
         row = await self._conn.fetchrow(
@@ -458,79 +586,3 @@ class DeliveryQueue:
             title=row["title"],
             body=row["body"],
         )
-
-    async def mark_sending(
-        self,
-        delivery: QueuedDelivery,
-        *,
-        lease_id: str,
-        lease_until: datetime,
-        platform: str,
-        address: str,
-        now: datetime,
-    ) -> bool:
-        row = await self._conn.fetchrow(
-            "UPDATE announcement_deliveries SET state = 'sending', lease_id = $3,"
-            " lease_until = $4, attempts = attempts + 1, platform = $5, address = $6,"
-            " updated_at = $7 WHERE community_id = $1 AND id = $2 AND state = 'pending'"
-            " RETURNING id",
-            delivery.community_id,
-            delivery.id,
-            lease_id,
-            lease_until,
-            platform,
-            address,
-            now,
-        )
-        return row is not None
-
-    async def mark_unreachable(self, delivery: QueuedDelivery, now: datetime) -> None:
-        await self._conn.execute(
-            "UPDATE announcement_deliveries SET state = 'unreachable', last_error = 'no_account',"
-            " updated_at = $3 WHERE community_id = $1 AND id = $2 AND state = 'pending'",
-            delivery.community_id,
-            delivery.id,
-            now,
-        )
-
-    async def finish(
-        self,
-        community_id: int,
-        delivery_id: int,
-        lease_id: str,
-        state: DeliveryState,
-        *,
-        now: datetime,
-        error: str | None = None,
-        due_at: datetime | None = None,
-        tried: str | None = None,
-    ) -> bool:
-        """Record the outcome of the attempt made under `lease_id`.
-
-        A row marked `unknown` because the lease ran out meanwhile takes the
-        real outcome when it comes after all; a row claimed again under
-        another lease is left alone (False).
-        """
-        row = await self._conn.fetchrow(
-            "UPDATE announcement_deliveries SET state = $4, last_error = $5,"
-            " due_at = COALESCE($6, due_at), tried = COALESCE($7, tried),"
-            " sent_at = CASE WHEN $4 = 'sent' THEN $8 ELSE sent_at END,"
-            " lease_id = NULL, lease_until = NULL, updated_at = $8"
-            " WHERE community_id = $1 AND id = $2 AND lease_id = $3"
-            " AND state IN ('sending', 'unknown') RETURNING id",
-            community_id,
-            delivery_id,
-            lease_id,
-            state.value,
-            None if error is None else error[:LAST_ERROR_LENGTH],
-            due_at,
-            tried,
-            now,
-        )
-        return row is not None
-
-    async def has_other_accounts(
-        self, community_id: int, member_id: int, tried: frozenset[str]
-    ) -> bool:
-        """Whether the member has an account on a platform not in `tried`."""
-        return any(p not in tried for p, _ in await self.identities(community_id, member_id))

@@ -62,3 +62,26 @@ class IdentityRepository:
             ref.platform,
             ref.external_id,
         )
+
+    async def set_unreachable(self, ref: IdentityRef, since: datetime | None) -> bool:
+        """Mark (or clear, with `None`) the account as refused by its platform; True if changed."""
+        if since is None:
+            row = await self._conn.fetchrow(
+                "UPDATE identities SET unreachable_at = NULL WHERE community_id = $1"
+                " AND platform = $2 AND external_id = $3 AND unreachable_at IS NOT NULL"
+                " RETURNING platform",
+                self._cid,
+                ref.platform,
+                ref.external_id,
+            )
+        else:
+            row = await self._conn.fetchrow(
+                "UPDATE identities SET unreachable_at = $4 WHERE community_id = $1"
+                " AND platform = $2 AND external_id = $3 AND unreachable_at IS NULL"
+                " RETURNING platform",
+                self._cid,
+                ref.platform,
+                ref.external_id,
+                since,
+            )
+        return row is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +10,7 @@ import attrs
 
 from huarong_core.storage.base import Connection
 from huarong_core.storage.codec import as_datetime, dumps, loads
+from huarong_core.storage.repositories._helpers import placeholders
 
 
 @attrs.frozen
@@ -58,12 +59,26 @@ class OutboxRepository:
             [(self._cid, kind, dumps(payload), now) for kind, payload in messages],
         )
 
-    async def pending(self, limit: int = 100) -> list[OutboxMessage]:
+    async def pending(
+        self, limit: int = 100, *, skip_locked: bool = False, exclude: Collection[int] = ()
+    ) -> list[OutboxMessage]:
+        """Undispatched messages, oldest first.
+
+        `skip_locked` holds them until the transaction ends and, on PostgreSQL,
+        passes over those another relay holds (so two relays share the work
+        instead of waiting on each other); `exclude` leaves out ids already
+        tried in this pass.
+        """
+        args: list[Any] = [self._cid, limit]
+        where = ""
+        if exclude:
+            where = f" AND id NOT IN ({placeholders(3, len(exclude))})"
+            args.extend(exclude)
+        lock = " FOR UPDATE SKIP LOCKED" if skip_locked and self._conn.dialect == "postgres" else ""
         rows = await self._conn.fetch(
             "SELECT id, kind, payload, created_at, attempts FROM outbox"
-            " WHERE community_id = $1 AND dispatched_at IS NULL ORDER BY id LIMIT $2",
-            self._cid,
-            limit,
+            f" WHERE community_id = $1 AND dispatched_at IS NULL{where} ORDER BY id LIMIT $2{lock}",
+            *args,
         )
         return [
             OutboxMessage(
@@ -81,4 +96,11 @@ class OutboxRepository:
             "UPDATE outbox SET dispatched_at = $3, attempts = attempts + 1"
             " WHERE community_id = $1 AND id = $2",
             [(self._cid, message_id, now) for message_id in ids],
+        )
+
+    async def record_attempt(self, ids: Sequence[int]) -> None:
+        """Count a failed try at relaying these (they stay undispatched)."""
+        await self._conn.executemany(
+            "UPDATE outbox SET attempts = attempts + 1 WHERE community_id = $1 AND id = $2",
+            [(self._cid, message_id) for message_id in ids],
         )

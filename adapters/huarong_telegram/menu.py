@@ -1,0 +1,73 @@
+"""The command menus Telegram shows (`setMyCommands`), built from the chat route registry.
+
+One list per scope and language: private chats get every member command,
+groups the same (personal answers go to private chats), and group
+administrators the group list followed by staff commands, in `/help`'s
+order, cut at Telegram's 100 per scope. Descriptions are the `/help`
+summaries in Chinese (`zh`) and English (`en`); the default list, for
+people whose Telegram language is neither, is in the community's
+language. Every command still works when typed, menu or not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import attrs
+
+from huarong_core.conversation import Route, all_routes
+from huarong_core.conversation.routes import FAMILIES
+from huarong_core.i18n import translate
+
+MAX_COMMANDS = 100
+MAX_DESCRIPTION = 256
+_NAME = re.compile(r"^[a-z0-9_]{1,32}\Z")
+
+SCOPES = ("all_private_chats", "all_group_chats", "all_chat_administrators")
+LANGUAGES = {"zh": "zh_CN", "en": "en"}
+"""Telegram `language_code` -> our locale."""
+
+
+@attrs.frozen
+class Menu:
+    scope: str
+    language_code: str | None
+    """`None`: the default list (the community's language)."""
+    commands: tuple[tuple[str, str], ...]
+    """(command, description) pairs, at most 100."""
+
+
+def _ordered(routes: Sequence[Route]) -> list[Route]:
+    order = {family: i for i, family in enumerate(FAMILIES)}
+    return sorted(routes, key=lambda r: order.get(r.family, len(order)))
+
+
+def routes_for(scope: str) -> list[Route]:
+    usable = [r for r in all_routes() if _NAME.match(r.name)]
+    members = [r for r in usable if r.permission is None]
+    if scope == "all_private_chats":
+        chosen = [r for r in members if not r.group_only]
+    elif scope == "all_group_chats":
+        chosen = members
+    else:
+        chosen = members + [r for r in usable if r.permission is not None]
+    return _ordered(chosen)[:MAX_COMMANDS]
+
+
+def describe(route: Route, locale: str) -> str:
+    text = " ".join(translate(route.help_key, locale).split())
+    if len(text) > MAX_DESCRIPTION:
+        text = text[: MAX_DESCRIPTION - 1] + "…"
+    return text or route.name
+
+
+def menus(community_locale: str) -> list[Menu]:
+    """Every list to set: 3 scopes x (zh, en, default)."""
+    out = []
+    for scope in SCOPES:
+        routes = routes_for(scope)
+        languages: list[tuple[str | None, str]] = [*LANGUAGES.items(), (None, community_locale)]
+        for code, locale in languages:
+            out.append(Menu(scope, code, tuple((r.name, describe(r, locale)) for r in routes)))
+    return out

@@ -1,0 +1,87 @@
+"""Notifications and announcements out through Telegram: the core's `Sender` port.
+
+The delivery worker hands over one message for one account or group; it goes
+through the same outbound scheduler as replies, at the message's priority
+(announcements wait behind replies and notices). The answer tells the worker
+what happened: `TemporaryFailure` only when Telegram surely did not get it,
+`PermanentFailure` when it never will (blocked, kicked: recorded as such),
+and anything unknown (a send that timed out after leaving) propagates as is,
+so the worker never sends it twice.
+"""
+
+from __future__ import annotations
+
+from huarong_core.conversation import render_message
+from huarong_core.delivery import (
+    DeliveryTarget,
+    OutgoingMessage,
+    PermanentFailure,
+    TemporaryFailure,
+)
+from huarong_core.notices import Priority as CorePriority
+from huarong_telegram.api import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    ServerError,
+    send_message_params,
+)
+from huarong_telegram.bot import TelegramBot
+from huarong_telegram.formatting import format_message
+from huarong_telegram.pacing import Priority, SchedulerStopped
+
+PRIORITIES = {
+    CorePriority.URGENT: Priority.URGENT,
+    CorePriority.NORMAL: Priority.NORMAL,
+    CorePriority.BULK: Priority.BULK,
+}
+
+
+class TelegramSender:
+    def __init__(self, bot: TelegramBot) -> None:
+        self.bot = bot
+
+    async def send(self, target: DeliveryTarget, message: OutgoingMessage) -> None:
+        try:
+            chat_id = int(target.address)
+        except ValueError:
+            raise PermanentFailure("bad_address") from None
+        if message.message is not None:
+            rendered = render_message(message.message, message.locale, self.bot.handle.community.tz)
+            text = rendered.text
+            buttons = [[(b.label, b.payload) for b in row] for row in rendered.buttons]
+        else:
+            text, buttons = message.text, []
+        chunks = format_message(text, buttons)
+        priority = PRIORITIES.get(message.priority, Priority.NORMAL)
+        for chunk in chunks:
+            params = send_message_params(
+                chat_id, chunk.html, reply_markup=chunk.reply_markup, disable_link_preview=True
+            )
+            try:
+                try:
+                    await self.bot.outbound.send(
+                        "sendMessage", params, chat_id=chat_id, priority=priority
+                    )
+                except ChatMigrated as exc:
+                    await self.bot.migrated(chat_id, exc.migrate_to_chat_id)
+                    chat_id = exc.migrate_to_chat_id
+                    params = {**params, "chat_id": chat_id}
+                    await self.bot.outbound.send(
+                        "sendMessage", params, chat_id=chat_id, priority=priority
+                    )
+            except Forbidden as exc:
+                await self.bot.unreachable(chat_id)
+                raise PermanentFailure("forbidden") from exc
+            except RetryAfter as exc:
+                raise TemporaryFailure("rate_limited", retry_after=exc.retry_after) from exc
+            except (ServerError, SchedulerStopped) as exc:
+                raise TemporaryFailure(type(exc).__name__) from exc
+            except NetworkError as exc:
+                if exc.sent is False:
+                    raise TemporaryFailure("network") from exc
+                raise  # it may have arrived: the worker records an unknown outcome
+            except BadRequest as exc:
+                raise PermanentFailure("bad_request") from exc

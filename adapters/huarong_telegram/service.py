@@ -1,0 +1,127 @@
+"""`huarong serve` with `HUARONG_TELEGRAM_TOKEN` set: the bot, polling or by webhook.
+
+Settings (environment):
+- `HUARONG_TELEGRAM_TOKEN`: the bot's token from @BotFather (required; never logged).
+- `HUARONG_TELEGRAM_WEBHOOK_URL`: the public HTTPS URL Telegram should POST to;
+  unset, the bot long-polls instead.
+- `HUARONG_TELEGRAM_LISTEN`: `host:port` the webhook server binds (default
+  `127.0.0.1:8443`; put it behind your HTTPS proxy).
+- `HUARONG_TELEGRAM_API_URL`: the Bot API root (default Telegram's; a local
+  Bot API server, or the test suite's fake).
+
+The webhook's secret is new at every start (random, held in memory only) and
+given to Telegram with `setWebhook`, so no stored value can leak it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+import structlog
+from aiohttp import web
+
+from huarong_core.app import CommunityHandle
+from huarong_core.delivery import Sender
+from huarong_core.inbox import AdapterState, Inbox
+from huarong_telegram.api import BotApi, TelegramError
+from huarong_telegram.bot import PLATFORM, TelegramBot
+from huarong_telegram.pacing import OutboundScheduler
+from huarong_telegram.sender import TelegramSender
+from huarong_telegram.updates import ALLOWED_UPDATES, SOURCE, InboxWorker, Poller, webhook_app
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_API_URL = "https://api.telegram.org"
+DEFAULT_LISTEN = "127.0.0.1:8443"
+
+
+class TelegramService:
+    """The bot, its way in (poller or webhook) and its way out (scheduler, sender)."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        handle: CommunityHandle,
+        token: str,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        webhook_url: str | None = None,
+        listen: str = DEFAULT_LISTEN,
+        poll_timeout: int = 25,
+        publish_menus: bool = True,
+    ) -> None:
+        self.handle = handle
+        self.api = BotApi(token, base_url=api_url)
+        self.outbound = OutboundScheduler(self.api)
+        self.bot = TelegramBot(handle, self.api, self.outbound)
+        self.inbox = Inbox(handle, SOURCE)
+        self.worker = InboxWorker(self.inbox, self.bot.handle_update)
+        self.webhook_url = webhook_url
+        self.listen = listen
+        self.poller: Poller | None = None
+        self.poll_timeout = poll_timeout
+        self.publish = publish_menus
+        self._runner: web.AppRunner | None = None
+        self._sender = TelegramSender(self.bot)
+
+    @property
+    def sender(self) -> Sender:
+        return self._sender
+
+    async def start(self) -> None:
+        self.outbound.start()
+        me = await self.bot.prepare()
+        log.info("telegram.ready", bot=me.username, mode="webhook" if self.webhook_url else "poll")
+        if self.publish:
+            try:
+                await self.bot.publish_menus()
+            except TelegramError as exc:  # menus are a convenience; commands work without
+                log.warning("telegram.menus_failed", error=type(exc).__name__)
+        await self.worker.start()
+        if self.webhook_url:
+            secret = secrets.token_urlsafe(32)
+            path = urlsplit(self.webhook_url).path or "/"
+            app = webhook_app(self.inbox, self.worker, secret, path)
+            self._runner = web.AppRunner(app, access_log=None)
+            await self._runner.setup()
+            host, _, port = self.listen.rpartition(":")
+            await web.TCPSite(self._runner, host or "127.0.0.1", int(port)).start()
+            await self.api.set_webhook(
+                self.webhook_url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
+            )
+        else:
+            # A webhook left from another deployment would make every poll a 409.
+            await self.api.delete_webhook()
+            self.poller = Poller(
+                self.api,
+                self.worker,
+                AdapterState(self.handle, PLATFORM),
+                timeout=self.poll_timeout,
+            )
+            await self.poller.start()
+
+    async def stop(self) -> None:
+        if self.poller is not None:
+            await self.poller.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.worker.stop()
+        await self.outbound.stop()
+        await self.api.close()
+
+
+async def create(handle: CommunityHandle, environ: Mapping[str, str]) -> TelegramService | None:
+    """The `huarong.serve` entry point: a service when a token is configured."""
+    token = environ.get("HUARONG_TELEGRAM_TOKEN", "").strip()
+    if not token:
+        return None
+    return TelegramService(
+        handle,
+        token,
+        api_url=environ.get("HUARONG_TELEGRAM_API_URL") or DEFAULT_API_URL,
+        webhook_url=environ.get("HUARONG_TELEGRAM_WEBHOOK_URL") or None,
+        listen=environ.get("HUARONG_TELEGRAM_LISTEN") or DEFAULT_LISTEN,
+    )

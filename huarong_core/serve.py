@@ -1,0 +1,103 @@
+"""`huarong serve`: every configured adapter, and the loops that keep a community alive.
+
+Adapters take part through the entry point group `huarong.serve`: each
+entry point names a factory `create(handle, environ) -> Service | None`
+that returns `None` when its settings are absent (no
+`HUARONG_TELEGRAM_TOKEN`, say), so one command starts whatever is
+configured. Beside the services run the scheduler (reminders, closings),
+the notification relay and the delivery worker, with each service's
+`Sender` for its platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
+from importlib.metadata import entry_points
+from typing import Protocol, runtime_checkable
+
+import structlog
+
+from huarong_core.app import CommunityHandle, Huarong
+from huarong_core.delivery import DeliveryWorker, Sender
+from huarong_core.notices.relay import NotificationRelay
+from huarong_core.scheduler_loop import SchedulerLoop
+
+__all__ = ["ENTRY_POINT_GROUP", "Service", "ServiceFactory", "find_services", "serve"]
+
+log = structlog.get_logger(__name__)
+
+ENTRY_POINT_GROUP = "huarong.serve"
+
+
+@runtime_checkable
+class Service(Protocol):
+    """One running adapter (a Telegram bot, a Matrix bot, the web portal)."""
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def sender(self) -> Sender | None:
+        """How notifications and announcements reach its people, if it can."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+ServiceFactory = Callable[[CommunityHandle, Mapping[str, str]], Awaitable[Service | None]]
+
+
+def find_services() -> list[tuple[str, ServiceFactory]]:
+    """The installed adapters' factories, by entry point name."""
+    return [(point.name, point.load()) for point in entry_points(group=ENTRY_POINT_GROUP)]
+
+
+async def serve(
+    huarong: Huarong,
+    handle: CommunityHandle,
+    environ: Mapping[str, str],
+    *,
+    stop: asyncio.Event | None = None,
+    factories: list[tuple[str, ServiceFactory]] | None = None,
+) -> list[str]:
+    """Run until `stop` is set (or SIGINT/SIGTERM); the names of the services that ran.
+
+    With nothing configured it returns at once with no names. The loops stop
+    after the services, so replies in flight still get their notifications
+    recorded and sent.
+    """
+    services: list[tuple[str, Service]] = []
+    for name, factory in factories if factories is not None else find_services():
+        service = await factory(handle, environ)
+        if service is not None:
+            services.append((name, service))
+    if not services:
+        return []
+    stop = stop or _stop_on_signals()
+    senders = {s.platform: s.sender for _, s in services if s.sender is not None}
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(SchedulerLoop(huarong))
+        if senders:
+            await stack.enter_async_context(NotificationRelay(huarong))
+            await stack.enter_async_context(DeliveryWorker(huarong, senders))
+        for name, service in services:
+            await service.start()
+            stack.push_async_callback(service.stop)
+            log.info("serve.started", service=name, platform=service.platform)
+        await stop.wait()
+        log.info("serve.stopping")
+    return [name for name, _ in services]
+
+
+def _stop_on_signals() -> asyncio.Event:
+    event = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # not on Windows' default loop
+            loop.add_signal_handler(sig, event.set)
+    return event

@@ -1,0 +1,130 @@
+"""`huarong serve` and `huarong chat` as an operator runs them, with the bot on the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from huarong_core.testing import SAMPLE_COMMUNITY
+from tests.telegram.fake_bot_api import FakeBotApi
+
+
+def _env(fake: FakeBotApi, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUARONG_")}
+    env |= {
+        "LANG": "C.UTF-8",
+        "PYTHONIOENCODING": "utf-8",
+        "HUARONG_TELEGRAM_TOKEN": fake.token,
+        "HUARONG_TELEGRAM_API_URL": fake.base_url,
+        "HUARONG_CHAT_HISTORY": os.devnull,
+    }
+    return env | extra
+
+
+async def _huarong(repo_root: Path, env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "huarong_core.cli",
+        *args,
+        cwd=repo_root,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+@pytest.mark.slow
+async def test_serve_answers_on_telegram_and_stops_cleanly(
+    repo_root: Path, tmp_path: Path, fake_bot_api: FakeBotApi
+) -> None:
+    fake = fake_bot_api
+    config = tmp_path / "community.toml"
+    config.write_text(SAMPLE_COMMUNITY, encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'serve.db'}"
+    loaded = await _huarong(repo_root, _env(fake), "--db", db, "load", str(config))
+    assert await loaded.wait() == 0
+
+    process = await _huarong(repo_root, _env(fake), "--db", db, "serve")
+    try:
+        ann = fake.user("Ann", language_code="en")
+        fake.send_text(ann, "/start")
+        await fake.wait_until(lambda: bool(fake.chat_log(ann.id)), within=30, what="a reply")
+        assert "Welcome to Test Tower, Ann!" in fake.chat_log(ann.id)[0].text
+        assert fake.commands({"type": "all_private_chats"}, "zh")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, err.decode()
+    assert fake.token not in err.decode()
+    fake.assert_clean()
+
+
+async def test_serve_with_nothing_configured_says_so(repo_root: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUARONG_")}
+    config = tmp_path / "community.toml"
+    config.write_text(SAMPLE_COMMUNITY, encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'serve.db'}"
+    assert await (await _huarong(repo_root, env, "--db", db, "load", str(config))).wait() == 0
+    process = await _huarong(repo_root, env | {"LANG": "C.UTF-8"}, "--db", db, "serve")
+    _, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 1
+    assert "HUARONG_TELEGRAM_TOKEN" in err.decode()
+
+
+@pytest.mark.slow
+async def test_the_console_runs_the_bot_beside_it(
+    repo_root: Path, tmp_path: Path, fake_bot_api: FakeBotApi
+) -> None:
+    fake = fake_bot_api
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    process = await _huarong(repo_root, _env(fake), "--db", db, "chat", "--as", "Tester")
+    out, err = await asyncio.wait_for(process.communicate(b"/me\n"), timeout=120)
+    assert process.returncode == 0, err.decode()
+    assert "Tester" in out.decode()
+    assert fake.calls("getMe")
+    fake.assert_clean()
+
+
+@pytest.mark.slow
+async def test_the_tea_club_example_binds_its_group(
+    repo_root: Path, tmp_path: Path, fake_bot_api: FakeBotApi
+) -> None:
+    fake = fake_bot_api
+    leader = fake.user("张伟", started=True)
+    db = f"sqlite:///{tmp_path / 'tea.db'}"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "examples/telegram_club_bot.py",
+        "--db",
+        db,
+        "--leader",
+        str(leader.id),
+        cwd=repo_root,
+        env=_env(fake),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await fake.wait_until(lambda: bool(fake.calls("getUpdates")), within=60, what="polling")
+        group = fake.group("茶艺社", members=[leader])
+        group.add_bot(by=leader)
+        fake.send_text(leader, "/bind 茶艺社", chat=group)
+        await fake.wait_until(
+            lambda: any(
+                "茶艺社" in m.text and "/bind" not in m.text for m in fake.chat_log(group.id)
+            ),
+            within=30,
+            what="the binding",
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, err.decode()
+    fake.assert_clean()
