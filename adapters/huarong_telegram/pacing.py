@@ -287,8 +287,12 @@ class OutboundScheduler:
                 continue
             if not chat.queue:
                 last = chat.recent[-1] if chat.recent else -float("inf")
-                if now - last > GROUP_WINDOW and chat.paused_until <= now:
-                    idle.append(key)  # nothing left that limits it: forget it
+                # A private chat's limit ends a second after its last send, a group's a
+                # minute after: past that nothing limits it, so forget it (a rush of
+                # check-ins from many people must not make every pick walk them all).
+                window = GROUP_WINDOW if is_group(key) else self._chat_interval
+                if now - last > window and chat.paused_until <= now:
+                    idle.append(key)
                 continue
             head = chat.queue[0]
             at = max(head.not_before, chat.paused_until, self._chat_slot(chat), global_at)

@@ -484,3 +484,23 @@ async def test_a_200_member_announcement_is_paced_and_survives_429s(
         assert len(received) == 1, person.first_name
     assert len([m for m in fake.chat_log(group.id) if "停水通知" in m.text]) == 1
     fake.assert_clean()
+
+
+@pytest.mark.slow
+async def test_an_upgraded_supergroup_keeps_its_club(world: World) -> None:
+    from huarong_core.commands import FindClubByChat
+
+    fake = world.fake
+    group = fake.group("茶艺社群", members=[world.leader])
+    group.add_bot(by=world.leader)
+    await world.said(world.leader, "/bind tea", chat=group)
+    bigger = group.migrate_to_supergroup(by=world.leader)
+    await fake.wait_until(
+        lambda: bool(fake.chat_log(bigger.id)), within=WAIT, what="the migration notice"
+    )
+    assert "茶艺社" in fake.chat_log(bigger.id)[-1].text
+    moved = await world.handle.execute(FindClubByChat("telegram", str(bigger.id)), actor=SYSTEM)
+    old = await world.handle.execute(FindClubByChat("telegram", str(group.id)), actor=SYSTEM)
+    assert (moved is not None and moved.key, old) == ("tea", None)
+    answer = await world.said(world.leader, "/club", chat=bigger)
+    assert "茶艺社" in answer

@@ -1,0 +1,966 @@
+"""Telegram webhooks: `/checkin` updates per second, Huarong against aiogram 3 and a bare handler.
+
+Prints, never asserts. One run measures, side by side, each server in a
+process of its own (so its CPU time is its own), driven over loopback HTTP
+by this process, which also plays Telegram's Bot API:
+
+- **bare aiohttp**: a handler that parses the JSON body and answers 200;
+  the ceiling of an aiohttp webhook on this machine;
+- **Huarong**: `TelegramService` with a webhook URL on a SQLite file. The
+  route checks the secret header, records the update in the inbox and
+  answers 200; the inbox worker runs `/checkin <gathering> <code>` through
+  the conversation layer (a `CheckIn` that awards 20 points by a rule on
+  `event.checked_in`) and hands the reply to the outbound scheduler;
+- **aiogram 3**: `SimpleRequestHandler` (its default: answer 200, handle in
+  the background); the `/checkin` handler does one aiosqlite transaction
+  (a ledger line unique per source, then the balance upsert) and answers
+  through the bot's session.
+
+Each row (1 and 32 keep-alive connections) gets a fresh server process and
+database. Every update is a different member checking in once, so every
+award writes. An update counts as done when its reply reaches the stand-in
+Bot API (both servers commit the award before sending the reply), so
+updates/s runs from the first POST to the last reply, not to the last 200.
+Latency of the 200 and end to end (POST to reply) are reported per row, and
+CPU per update is the server process's (all its threads) over the row.
+
+Huarong's outbound scheduler is given an overall rate of 1,000,000/s instead
+of Telegram's 30 messages/s (which would be all this measured); the 1/s per
+chat is untouched and never binds, every update being its own chat.
+
+Setup (aiogram is for this benchmark only, never a project dependency):
+
+    .venv/bin/pip install aiogram
+    .venv/bin/python bench/telegram.py [--updates N] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import importlib
+import importlib.util
+import io
+import json
+import logging
+import pstats
+import re
+import resource
+import secrets
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import structlog
+from aiohttp import web
+
+from huarong_core import Actor, Huarong, ImportMembers, MemberRow, parse_config
+from huarong_core.commands import GetCheckInCode, WhatsOn
+from huarong_core.storage import Connection
+from huarong_core.testing import FrozenClock
+from huarong_telegram.pacing import OutboundScheduler
+from huarong_telegram.service import TelegramService
+
+TOKEN = "123456:BENCH-token"
+BOT_USER = {
+    "id": 123456,
+    "is_bot": True,
+    "first_name": "Bench",
+    "username": "bench_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+HOOK_PATH = "/telegram/hook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SYSTEM = Actor.system("bench")
+NOW = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
+"""17:00 in Shanghai: the tasting starts at 17:20, check-in opened at 16:50."""
+FIRST_USER = 5_000_001
+FIRST_UPDATE = 700_000_001
+POINTS = 20
+REPLY_MARKER = f"+{POINTS} points"
+"""In both servers' replies when the award was made."""
+CONCURRENCY = (1, 32)
+UNPACED = 1_000_000.0
+"""The bench's overall send rate: Telegram's 30 messages/s would be all it measured."""
+
+COMMUNITY_TOML = f"""
+[community]
+key = "bench"
+name = {{ zh_CN = "基准大厦", en = "Bench Tower" }}
+timezone = "Asia/Shanghai"
+default_category = "employee"
+
+[[categories]]
+key = "employee"
+name = {{ zh_CN = "员工", en = "Employee" }}
+
+[[stations]]
+key = "service"
+name = {{ zh_CN = "服务站", en = "Service station" }}
+floor = 1
+
+[[clubs]]
+key = "tea"
+name = {{ zh_CN = "茶艺社", en = "Tea club" }}
+station = "service"
+
+[[events]]
+key = "tasting"
+title = {{ zh_CN = "品茶会", en = "Tea tasting" }}
+type = "activity_day"
+starts = 2026-07-01T17:20:00+08:00
+ends = 2026-07-01T19:00:00+08:00
+organizer = "club:tea"
+
+[points]
+
+[[points.rules]]
+key = "checkin"
+name = {{ zh_CN = "活动签到", en = "Checked in" }}
+trigger = "event.checked_in"
+points = {POINTS}
+"""
+
+AIOGRAM_SCHEMA = """
+CREATE TABLE ledger (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    member_id INTEGER NOT NULL,
+    delta INTEGER NOT NULL,
+    rule_key TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (rule_key, source_id)
+);
+CREATE TABLE balances (
+    member_id INTEGER PRIMARY KEY,
+    balance INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+AIOGRAM_GATHERING = 1
+AIOGRAM_CODE = "482913"
+
+
+# --- the servers (each runs as `telegram.py --serve KIND` in its own process) ------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def cpu_seconds() -> float:
+    """This process's CPU, every thread (SQLite's writer thread included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def say(value: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(value) + "\n")
+    sys.stdout.flush()
+
+
+async def control_loop(count_awards: Callable[[], Awaitable[int]]) -> None:
+    """Answer the driver on stdin/stdout until it says `stop`."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while True:
+        line = (await reader.readline()).decode().strip()
+        if line in ("", "stop"):
+            return
+        if line == "cpu":
+            say({"cpu": cpu_seconds()})
+        elif line == "count":
+            say({"awards": await count_awards()})
+
+
+async def serve_bare(args: argparse.Namespace) -> None:
+    async def receive(request: web.Request) -> web.Response:
+        json.loads(await request.read())
+        return web.Response(text="ok")
+
+    app = web.Application(client_max_size=1024 * 1024)
+    app.router.add_post(HOOK_PATH, receive)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+
+    async def no_awards() -> int:
+        return 0
+
+    say({"port": port, "gathering": AIOGRAM_GATHERING, "code": AIOGRAM_CODE})
+    try:
+        await control_loop(no_awards)
+    finally:
+        await runner.cleanup()
+
+
+async def serve_huarong(args: argparse.Namespace) -> None:
+    folder = Path(args.folder)
+    config = parse_config(COMMUNITY_TOML, source="bench")
+    # Members are registered the day before; the check-ins happen at NOW.
+    clock = FrozenClock(NOW - timedelta(days=1))
+    async with Huarong(f"sqlite:///{folder / 'huarong.db'}", clock=clock) as huarong:
+        await huarong.apply_configuration(config, actor=SYSTEM, source="bench")
+        handle = await huarong.community("bench")
+        # People who used the bot before (the aiogram handler registers nobody either),
+        # registered the day before: the check-in's wrong-code throttle counts the
+        # audit log's last 15 minutes, which a bulk import at NOW would fill.
+        rows = tuple(
+            MemberRow(
+                line=i + 2,
+                name=f"Member {i}",
+                locale="en",
+                identities=(("telegram", str(FIRST_USER + i)),),
+            )
+            for i in range(args.members)
+        )
+        await handle.execute(ImportMembers("bench", rows), actor=SYSTEM)
+        clock.set(NOW)
+        gathering = (await handle.execute(WhatsOn(days=1), actor=SYSTEM))[0]
+        code = (await handle.execute(GetCheckInCode(gathering.id), actor=SYSTEM)).code
+        port = free_port()
+        service = TelegramService(
+            handle,
+            TOKEN,
+            api_url=args.api,
+            webhook_url=f"http://127.0.0.1:{port}{HOOK_PATH}",
+            listen=f"127.0.0.1:{port}",
+            publish_menus=False,
+        )
+        # Only the overall rate is lifted; every update is its own chat, so the
+        # 1/s per chat never binds. The service has no setting for it.
+        service.outbound = OutboundScheduler(service.api, global_per_second=UNPACED)
+        service.bot.outbound = service.outbound
+        await service.start()
+
+        async def count_awards() -> int:
+            async def read(conn: Connection) -> int:
+                value = await conn.fetchval(
+                    "SELECT count(*) FROM ledger WHERE community_id = $1 AND rule_key = 'checkin'",
+                    handle.community.id,
+                )
+                return int(value)
+
+            return await huarong.db.run_read(read)
+
+        PROFILING.start()
+        say({"port": port, "gathering": gathering.id, "code": code})
+        try:
+            await control_loop(count_awards)
+        finally:
+            await service.stop()
+
+
+async def serve_aiogram(args: argparse.Namespace) -> None:
+    # aiogram is installed for this benchmark only, so it is imported by name: mypy
+    # must pass with or without it, and everything it gives is `Any`.
+    aiogram = importlib.import_module("aiogram")
+    session_module = importlib.import_module("aiogram.client.session.aiohttp")
+    server_module = importlib.import_module("aiogram.client.telegram")
+    default_module = importlib.import_module("aiogram.client.default")
+    filters = importlib.import_module("aiogram.filters")
+    hooks = importlib.import_module("aiogram.webhook.aiohttp_server")
+
+    db = await aiosqlite.connect(Path(args.folder) / "aiogram.db")
+    await db.execute("PRAGMA journal_mode = WAL")
+    await db.execute("PRAGMA synchronous = NORMAL")
+    await db.executescript(AIOGRAM_SCHEMA)
+    await db.commit()
+    lock = asyncio.Lock()
+
+    session = session_module.AiohttpSession(api=server_module.TelegramAPIServer.from_base(args.api))
+    bot = aiogram.Bot(
+        TOKEN, session=session, default=default_module.DefaultBotProperties(parse_mode="HTML")
+    )
+    dispatcher = aiogram.Dispatcher()
+
+    async def checkin(message: Any) -> None:
+        parts = (message.text or "").split()
+        if len(parts) != 3 or parts[1] != str(AIOGRAM_GATHERING) or parts[2] != AIOGRAM_CODE:
+            await message.answer("⚠️ That code is not right.")
+            return
+        user = message.from_user.id
+        now = datetime.now(UTC).isoformat()
+        async with lock:
+            cursor = await db.execute(
+                "INSERT INTO ledger (member_id, delta, rule_key, source_id, created_at)"
+                " VALUES (?, ?, 'checkin', ?, ?) ON CONFLICT DO NOTHING",
+                (user, POINTS, f"checkin:{AIOGRAM_GATHERING}:{user}", now),
+            )
+            awarded = cursor.rowcount == 1
+            if awarded:
+                await db.execute(
+                    "INSERT INTO balances (member_id, balance, updated_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (member_id) DO UPDATE SET"
+                    " balance = balance + excluded.balance, updated_at = excluded.updated_at",
+                    (user, POINTS, now),
+                )
+            await db.commit()
+        text = "✅ You're checked in to <b>Tea tasting</b>. Welcome!"
+        await message.answer(f"{text}\n{REPLY_MARKER}" if awarded else text)
+
+    dispatcher.message.register(checkin, filters.Command("checkin"))
+    secret = secrets.token_urlsafe(32)
+    app = web.Application(client_max_size=1024 * 1024)
+    hooks.SimpleRequestHandler(dispatcher=dispatcher, bot=bot, secret_token=secret).register(
+        app, path=HOOK_PATH
+    )
+    hooks.setup_application(app, dispatcher, bot=bot)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await bot.set_webhook(f"http://127.0.0.1:{port}{HOOK_PATH}", secret_token=secret)
+
+    async def count_awards() -> int:
+        async with db.execute("SELECT count(*) FROM ledger") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row is not None else 0
+
+    say({"port": port, "gathering": AIOGRAM_GATHERING, "code": AIOGRAM_CODE})
+    try:
+        await control_loop(count_awards)
+    finally:
+        await runner.cleanup()
+        await bot.session.close()
+        await db.close()
+
+
+SERVERS = {"bare": serve_bare, "huarong": serve_huarong, "aiogram": serve_aiogram}
+
+
+@dataclass
+class Profiling:
+    """cProfile sees only the thread that enabled it, and Huarong runs every unit of
+    work (its SQL and the Python around it) on SQLite's threads: each thread gets a
+    profiler of its own, running only inside jobs, and only once setup is over."""
+
+    loop: cProfile.Profile | None = None
+    threads: dict[str, cProfile.Profile] = field(default_factory=dict)
+    on: bool = False
+
+    def start(self) -> None:
+        if self.loop is not None:
+            self.on = True
+            self.loop.enable()
+
+    def dump(self, path: str) -> None:
+        if self.loop is not None:
+            self.loop.disable()
+            self.loop.dump_stats(path)
+        for name, profiler in self.threads.items():
+            profiler.dump_stats(f"{path}.{name}")
+
+
+PROFILING = Profiling()
+
+
+def profile_sqlite_jobs() -> None:
+    from huarong_core.storage import sqlite as sqlite_storage
+
+    worker = sqlite_storage._Worker
+    for method in ("_run_group", "_run_read", "_run_session"):
+        original = getattr(worker, method)
+
+        def wrapped(self: Any, raw: Any, job: Any, _original: Any = original) -> None:
+            if not PROFILING.on:
+                _original(self, raw, job)
+                return
+            name = threading.current_thread().name
+            profiler = PROFILING.threads.setdefault(name, cProfile.Profile())
+            profiler.enable()
+            try:
+                _original(self, raw, job)
+            finally:
+                profiler.disable()
+
+        setattr(worker, method, wrapped)
+
+
+def serve(args: argparse.Namespace) -> None:
+    # Logs go to stderr (a file the driver keeps): stdout is the control channel.
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    if args.profile_to:
+        PROFILING.loop = cProfile.Profile()
+        profile_sqlite_jobs()
+    try:
+        asyncio.run(SERVERS[args.serve](args))
+    finally:
+        if args.profile_to:
+            PROFILING.dump(args.profile_to)
+
+
+# --- the driver: the stand-in Bot API and the webhook client -----------------------------
+
+
+@dataclass
+class StandIn:
+    """Just enough of the Bot API for both bots, answering at once.
+
+    Not the test suite's `FakeBotApi`: that one validates every request
+    against the whole schema, keeps every chat's history and enforces
+    Telegram's flood limits (30 sends/s overall), which would be what this
+    measured. Requests here are only decoded (JSON from Huarong, a form from
+    aiogram) and each reply's arrival time is noted per chat.
+    """
+
+    secret: str | None = None
+    arrived: dict[int, float] = field(default_factory=dict)
+    marked: int = 0
+    doubled: int = 0
+    other_calls: int = 0
+    _waiting: set[int] = field(default_factory=set)
+    _done: asyncio.Event = field(default_factory=asyncio.Event)
+    _message_ids: int = 0
+    _runner: web.AppRunner | None = None
+    port: int = 0
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        self.port = free_port()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def reset(self) -> None:
+        """Forget the replies of the previous server (the next one reuses the user ids)."""
+        self.arrived.clear()
+        self.marked = 0
+        self.secret = None
+
+    def expect(self, chats: Sequence[int]) -> asyncio.Event:
+        self._waiting = set(chats) - set(self.arrived)
+        self._done = asyncio.Event()
+        if not self._waiting:
+            self._done.set()
+        return self._done
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != TOKEN:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            )
+        params: dict[str, Any]
+        if request.content_type == "application/json":
+            params = await request.json()
+        else:
+            params = dict(await request.post())
+        method = request.match_info["method"]
+        result: Any = True
+        if method == "sendMessage":
+            result = self._sent(params)
+        elif method == "getMe":
+            result = BOT_USER
+        else:
+            self.other_calls += 1
+            if method == "setWebhook":
+                self.secret = str(params.get("secret_token", ""))
+        return web.json_response({"ok": True, "result": result})
+
+    def _sent(self, params: dict[str, Any]) -> dict[str, Any]:
+        now = time.perf_counter()
+        chat = int(params["chat_id"])
+        text = str(params.get("text", ""))
+        if chat in self.arrived:
+            self.doubled += 1
+        else:
+            self.arrived[chat] = now
+            if REPLY_MARKER in text:
+                self.marked += 1
+        if chat in self._waiting:
+            self._waiting.discard(chat)
+            if not self._waiting:
+                self._done.set()
+        self._message_ids += 1
+        return {
+            "message_id": self._message_ids,
+            "date": int(NOW.timestamp()),
+            "chat": {"id": chat, "type": "private", "first_name": "Member"},
+            "from": BOT_USER,
+            "text": text,
+        }
+
+
+def update_body(update_id: int, user: int, gathering: int, code: str) -> bytes:
+    command = "/checkin"
+    message = {
+        "message_id": update_id,
+        "from": {"id": user, "is_bot": False, "first_name": f"M{user}", "language_code": "en"},
+        "chat": {"id": user, "first_name": f"M{user}", "type": "private"},
+        "date": int(NOW.timestamp()),
+        "text": f"{command} {gathering} {code}",
+        "entities": [{"offset": 0, "length": len(command), "type": "bot_command"}],
+    }
+    return json.dumps({"update_id": update_id, "message": message}).encode()
+
+
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
+
+
+@dataclass
+class Posted:
+    sent: list[float]
+    answered: list[float]
+    failures: int
+
+
+async def post_all(port: int, secret: str, bodies: Sequence[bytes], connections: int) -> Posted:
+    """POST every body over `connections` keep-alive connections, each one at a time.
+
+    A minimal HTTP/1.1 client on asyncio streams: aiohttp's client costs more
+    CPU per request than the bare server does, and would be what the bare row
+    measured.
+    """
+    sent = [0.0] * len(bodies)
+    answered = [0.0] * len(bodies)
+    failures = 0
+    head = (
+        f"POST {HOOK_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\n{SECRET_HEADER}: {secret}\r\n"
+    ).encode()
+    next_index = iter(range(len(bodies)))
+
+    async def client() -> None:
+        nonlocal failures
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for index in next_index:
+                body = bodies[index]
+                sent[index] = time.perf_counter()
+                writer.write(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+                answer = await reader.readuntil(b"\r\n\r\n")
+                length = _CONTENT_LENGTH.search(answer)
+                if length is None:
+                    raise RuntimeError("an answer without Content-Length")
+                await reader.readexactly(int(length.group(1)))
+                answered[index] = time.perf_counter()
+                if answer[9:12] != b"200":
+                    failures += 1
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    await asyncio.gather(*(client() for _ in range(connections)))
+    return Posted(sent, answered, failures)
+
+
+class Server:
+    """One server process and its control channel."""
+
+    def __init__(self, kind: str, process: asyncio.subprocess.Process, log: Path) -> None:
+        self.kind = kind
+        self.process = process
+        self.log = log
+        self.port = 0
+        self.gathering = 0
+        self.code = ""
+
+    @classmethod
+    async def start(
+        cls, kind: str, api: str, folder: Path, members: int, profile_to: Path | None
+    ) -> Server:
+        log = folder / f"{kind}.log"
+        extra = ["--profile-to", str(profile_to)] if profile_to is not None else []
+        with log.open("wb") as errors:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                __file__,
+                "--serve",
+                kind,
+                "--api",
+                api,
+                "--folder",
+                str(folder),
+                "--members",
+                str(members),
+                *extra,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=errors,
+            )
+        server = cls(kind, process, log)
+        ready = await server._read()
+        server.port = int(ready["port"])
+        server.gathering = int(ready["gathering"])
+        server.code = str(ready["code"])
+        return server
+
+    async def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), timeout=120)
+        if not line:
+            await self.process.wait()
+            tail = self.log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"the {self.kind} server ended early:\n{tail}")
+        value: dict[str, Any] = json.loads(line)
+        return value
+
+    async def ask(self, command: str) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(command.encode() + b"\n")
+        await self.process.stdin.drain()
+        return await self._read()
+
+    async def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"stop\n")
+        await self.process.stdin.drain()
+        self.process.stdin.close()
+        await asyncio.wait_for(self.process.wait(), timeout=60)
+
+
+@dataclass
+class Row:
+    label: str
+    connections: int
+    updates: int
+    seconds: float
+    server_cpu: float
+    driver_cpu: float
+    ok_200: list[float]
+    end_to_end: list[float]
+    failures: int
+    missing: int
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.seconds
+
+    @property
+    def cpu_us(self) -> float:
+        return self.server_cpu / self.updates * 1e6
+
+
+def percentile(samples: Sequence[float], p: int) -> float:
+    if len(samples) < 2:
+        return samples[0] * 1000 if samples else float("nan")
+    return statistics.quantiles(samples, n=100, method="inclusive")[p - 1] * 1000
+
+
+async def run_row(
+    server: Server,
+    stand_in: StandIn,
+    label: str,
+    users: Sequence[int],
+    first_update: int,
+    connections: int,
+    replies: bool,
+    wait_limit: float,
+) -> Row:
+    bodies = [
+        update_body(first_update + k, user, server.gathering, server.code)
+        for k, user in enumerate(users)
+    ]
+    done = stand_in.expect(users if replies else ())
+    cpu_before = float((await server.ask("cpu"))["cpu"])
+    driver_before = time.process_time()
+    started = time.perf_counter()
+    posted = await post_all(server.port, stand_in.secret or "", bodies, connections)
+    missing = 0
+    if replies:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), timeout=wait_limit)
+        ends = [stand_in.arrived[u] for u in users if u in stand_in.arrived]
+        missing = len(users) - len(ends)
+        finished = max(ends, default=time.perf_counter())
+        end_to_end = [
+            stand_in.arrived[u] - posted.sent[k]
+            for k, u in enumerate(users)
+            if u in stand_in.arrived
+        ]
+    else:
+        finished = max(posted.answered)
+        end_to_end = []
+    driver_cpu = time.process_time() - driver_before
+    cpu_after = float((await server.ask("cpu"))["cpu"])
+    ok_200 = [a - s for s, a in zip(posted.sent, posted.answered, strict=True)]
+    return Row(
+        label,
+        connections,
+        len(users) - missing,
+        finished - started,
+        cpu_after - cpu_before,
+        driver_cpu,
+        ok_200,
+        end_to_end,
+        posted.failures,
+        missing,
+    )
+
+
+LABELS = {
+    "bare": "bare aiohttp (parse JSON, 200)",
+    "huarong": "Huarong webhook (inbox, CheckIn, reply)",
+    "aiogram": "aiogram 3 + aiosqlite (1 tx, reply)",
+}
+
+
+async def measure(
+    kind: str,
+    connections: int,
+    stand_in: StandIn,
+    folder: Path,
+    args: argparse.Namespace,
+    profile_to: Path | None,
+) -> Row:
+    """One row on a server of its own: a fresh database, and no chats left from another row."""
+    label = LABELS[kind]
+    print(f"{label}, {connections} connection(s): starting ...", flush=True)
+    stand_in.reset()
+    await asyncio.to_thread(folder.mkdir)
+    members = args.warmup + args.updates
+    server = await Server.start(kind, stand_in.url, folder, members, profile_to)
+    replies = kind != "bare"
+    wait_limit = max(60.0, args.updates / 20)
+    warm = list(range(FIRST_USER, FIRST_USER + args.warmup))
+    timed = list(range(FIRST_USER + args.warmup, FIRST_USER + members))
+    try:
+        await run_row(server, stand_in, label, warm, FIRST_UPDATE, connections, replies, wait_limit)
+        row = await run_row(
+            server,
+            stand_in,
+            label,
+            timed,
+            FIRST_UPDATE + args.warmup,
+            connections,
+            replies,
+            wait_limit,
+        )
+        print(
+            f"  {row.rate:,.0f} updates/s ({row.updates:,} in {row.seconds:.2f} s)",
+            end="",
+            flush=True,
+        )
+        if replies:
+            awards = int((await server.ask("count"))["awards"])
+            said = f"{stand_in.marked:,} replies say {REPLY_MARKER!r}"
+            if awards != members:
+                print(f"; !! {awards} awards committed, {members} expected; {said}", flush=True)
+            else:
+                print(f"; {awards:,} awards committed, one per update; {said}", flush=True)
+        else:
+            print(flush=True)
+    finally:
+        await server.stop()
+    return row
+
+
+def print_rows(rows: Sequence[Row], baseline: dict[int, Row]) -> None:
+    header = (
+        f"| {'server':<40} | conns | updates | updates/s | 200 p50 | 200 p99 |"
+        f" e2e p50 | e2e p99 | CPU µs/update | driver CPU | vs aiogram |"
+    )
+    print(header)
+    print("|" + "|".join("-" * (len(part)) for part in header.split("|")[1:-1]) + "|")
+    for row in rows:
+        base = baseline.get(row.connections)
+        ratio = f"{row.rate / base.rate:.2f}×" if base is not None else "–"
+        e2e_50 = f"{percentile(row.end_to_end, 50):.2f}" if row.end_to_end else "–"
+        e2e_99 = f"{percentile(row.end_to_end, 99):.2f}" if row.end_to_end else "–"
+        print(
+            f"| {row.label:<40} | {row.connections:>5} | {row.updates:>7,} | {row.rate:>9,.0f} |"
+            f" {percentile(row.ok_200, 50):>7.2f} | {percentile(row.ok_200, 99):>7.2f} |"
+            f" {e2e_50:>7} | {e2e_99:>7} | {row.cpu_us:>13,.0f} |"
+            f" {row.driver_cpu / row.seconds:>9.0%} | {ratio:>10} |"
+        )
+        if row.failures or row.missing:
+            print(f"|   !! {row.failures} non-200 answers, {row.missing} replies missing")
+    print("(latencies in ms; e2e: POST sent to reply received by the stand-in Bot API;")
+    print(" CPU: the server process, all threads; driver CPU: this process's share of a core)")
+
+
+def verdict(rows: Sequence[Row]) -> None:
+    by = {(r.label, r.connections): r for r in rows}
+    print()
+    for connections in CONCURRENCY:
+        huarong = by.get((LABELS["huarong"], connections))
+        aiogram = by.get((LABELS["aiogram"], connections))
+        if huarong is not None and aiogram is not None:
+            ratio = huarong.rate / aiogram.rate
+            met = "met" if ratio >= 2 else "missed"
+            print(
+                f"goal: Huarong >= 2x aiogram's updates/s, {connections} connection(s):"
+                f" {ratio:.2f}x, {met}"
+            )
+    wide = CONCURRENCY[-1]
+    huarong = by.get((LABELS["huarong"], wide))
+    bare = by.get((LABELS["bare"], wide))
+    if huarong is not None and bare is not None:
+        ours, theirs = percentile(huarong.ok_200, 99), percentile(bare.ok_200, 99)
+        ratio = ours / theirs
+        met = "met" if ratio <= 3 else "missed"
+        print(
+            f"goal: Huarong's 200 p99 <= 3x the bare handler's, {wide} connections:"
+            f" {ours:.2f} / {theirs:.2f} ms = {ratio:.2f}x, {met}"
+        )
+
+
+KEY_FUNCTIONS = (
+    ("updates.py", "receive", "webhook route: secret, JSON, Inbox.put, 200"),
+    ("inbox.py", "put", "  Inbox.put (one transaction)"),
+    ("updates.py", "_drain", "inbox worker, all of it"),
+    ("inbox.py", "pending", "  Inbox.pending"),
+    ("engine.py", "handle_incoming", "  conversation: member, /checkin, CheckIn"),
+    ("bot.py", "deliver", "  render the reply, hand it to the scheduler"),
+    ("inbox.py", "done", "  Inbox.done (one transaction)"),
+    ("pacing.py", "_pick", "scheduler: choose the next send"),
+    ("api.py", "call", "Bot API call (aiohttp client)"),
+)
+"""What the loop's time is summed by (file, function): the path of one update."""
+EPOLL = "<method 'poll' of 'select.epoll' objects>"
+SQL_CALLS = frozenset(
+    f"<method '{name}' of 'sqlite3.Connection' objects>" for name in ("execute", "executemany")
+)
+
+
+def print_profile(path: Path, updates: int, limit: int) -> None:
+    """Where the server's time went: the event loop's thread, then SQLite's threads.
+
+    For a coroutine, cProfile's cumulative time counts only while it runs, not
+    while it waits, so the loop's figures are CPU on the loop's thread.
+    """
+    loop = pstats.Stats(str(path), stream=io.StringIO())
+    table: dict[tuple[str, str], float] = {}
+    entries = loop.stats.items()  # type: ignore[attr-defined]
+    for (filename, _, function), (_, _, _, cumulative, _) in entries:
+        for suffix, name, _ in KEY_FUNCTIONS:
+            if filename.endswith(suffix) and function == name:
+                table[(suffix, name)] = table.get((suffix, name), 0.0) + cumulative
+    print(f"\n--- Huarong server, event loop thread ({updates:,} updates handled) ---")
+    print(f"{'(cumulative, under the profiler)':<46} {'µs/update':>10}")
+    for suffix, name, label in KEY_FUNCTIONS:
+        print(f"{label:<46} {table.get((suffix, name), 0.0) / updates * 1e6:>10,.0f}")
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(str(path), stream=out).strip_dirs().sort_stats(order).print_stats(limit)
+        print(f"\n--- event loop thread, by {order} ---")
+        print(out.getvalue().strip())
+    idle = sum(tt for (_, _, f), (_, _, tt, _, _) in entries if f == EPOLL)
+    busy = (loop.total_tt - idle) / updates * 1e6  # type: ignore[attr-defined]
+    print(f"\nloop thread busy (not in epoll): {busy:,.0f} µs/update")
+    writer = path.with_name(f"{path.name}.huarong-sqlite-writer")
+    readers = sorted(path.parent.glob(f"{path.name}.huarong-sqlite-reader-*"))
+    for label, files in (("SQLite writer thread", [writer]), ("SQLite reader threads", readers)):
+        present = [str(f) for f in files if f.exists()]
+        if not present:
+            continue
+        out = io.StringIO()
+        stats = pstats.Stats(*present, stream=out)
+        entries = stats.stats.items()  # type: ignore[attr-defined]
+        statements = sum(calls for (_, _, f), (_, calls, _, _, _) in entries if f in SQL_CALLS)
+        stats.strip_dirs().sort_stats("tottime").print_stats(limit // 2)
+        busy = stats.total_tt / updates * 1e6  # type: ignore[attr-defined]
+        print(
+            f"\n--- {label}: {busy:,.0f} µs/update in jobs, {statements / updates:.1f}"
+            " sqlite3 execute calls/update (BEGIN, COMMIT, savepoints included) ---"
+        )
+        print(out.getvalue().strip())
+
+
+async def drive(args: argparse.Namespace) -> None:
+    stand_in = StandIn()
+    await stand_in.start()
+    rows: list[Row] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="huarong-bench-telegram-") as name:
+            folder = Path(name)
+            kinds = ["huarong"] if args.profile else ["bare", "huarong", "aiogram"]
+            if args.skip_aiogram and "aiogram" in kinds:
+                kinds.remove("aiogram")
+            profile_to: Path | None = None
+            for kind in kinds:
+                for connections in CONCURRENCY:
+                    row_folder = folder / f"{kind}-{connections}"
+                    if args.profile:
+                        profile_to = row_folder / "huarong.prof"
+                    rows.append(
+                        await measure(kind, connections, stand_in, row_folder, args, profile_to)
+                    )
+            if profile_to is not None:
+                # The last row's: the goal is about the widest one.
+                handled = args.updates + args.warmup
+                print_profile(profile_to, handled, args.profile_lines)
+    finally:
+        await stand_in.stop()
+    print()
+    baseline = {r.connections: r for r in rows if r.label == LABELS["aiogram"]}
+    print_rows(rows, baseline)
+    if stand_in.doubled:
+        print(f"!! {stand_in.doubled} chats got a second reply")
+    if not args.profile:
+        verdict(rows)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Telegram webhook /checkin updates/s: bare aiohttp, Huarong, aiogram 3."
+    )
+    parser.add_argument("--updates", type=int, default=3000, help="updates per row")
+    parser.add_argument("--warmup", type=int, default=200, help="untimed updates before a row")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="only the Huarong rows, its server under cProfile; prints where time goes",
+    )
+    parser.add_argument("--profile-lines", type=int, default=40)
+    parser.add_argument(
+        "--skip-aiogram", action="store_true", help="leave out the aiogram rows (and the goal)"
+    )
+    # The server side of the benchmark: this file runs itself once per server.
+    parser.add_argument("--serve", choices=sorted(SERVERS), help=argparse.SUPPRESS)
+    parser.add_argument("--api", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--members", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--profile-to", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve(args)
+        return
+    needs_aiogram = not (args.profile or args.skip_aiogram)
+    if needs_aiogram and importlib.util.find_spec("aiogram") is None:
+        print(
+            "aiogram is not installed. It is the comparison of this benchmark only, never a\n"
+            "dependency of the project; install it into the benchmark's venv:\n\n"
+            "    .venv/bin/pip install aiogram\n\n"
+            "or run without it: --skip-aiogram",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    asyncio.run(drive(args))
+
+
+if __name__ == "__main__":
+    main()
