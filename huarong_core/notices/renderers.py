@@ -598,34 +598,29 @@ async def _request_message(ctx: NoticeContext, event: ServiceRequestMessage) -> 
     return _to((m for m in event.recipients if m != event.requester_id), message)
 
 
-@renders(ServiceSlaWarning)
-async def _sla_warning(ctx: NoticeContext, event: ServiceSlaWarning) -> list[Notice]:
+async def _sla_notice(
+    ctx: NoticeContext, key: str, event: ServiceSlaWarning | ServiceSlaBreached
+) -> list[Notice]:
+    """Staff told a request nears (or passed) its deadline: both events read alike."""
     found = await _request(ctx, event.request_id)
     if found is None:
         return []
     request, service = found
     message = _message(
-        _line(
-            "chat.notice.sla_warning", id=str(request.id), service=service, due=_when(event.due_at)
-        ),
+        _line(key, id=str(request.id), service=service, due=_when(event.due_at)),
         buttons=(_ticket(request.id),),
     )
     return _to(event.recipients, message)
+
+
+@renders(ServiceSlaWarning)
+async def _sla_warning(ctx: NoticeContext, event: ServiceSlaWarning) -> list[Notice]:
+    return await _sla_notice(ctx, "chat.notice.sla_warning", event)
 
 
 @renders(ServiceSlaBreached)
 async def _sla_breached(ctx: NoticeContext, event: ServiceSlaBreached) -> list[Notice]:
-    found = await _request(ctx, event.request_id)
-    if found is None:
-        return []
-    request, service = found
-    message = _message(
-        _line(
-            "chat.notice.sla_breached", id=str(request.id), service=service, due=_when(event.due_at)
-        ),
-        buttons=(_ticket(request.id),),
-    )
-    return _to(event.recipients, message)
+    return await _sla_notice(ctx, "chat.notice.sla_breached", event)
 
 
 @renders(ServiceVisitReminder)
