@@ -170,6 +170,9 @@ async def merge_members(ctx: Context, survivor: Member, absorbed: Member) -> int
     deliveries = await repo.move_deliveries(a, s)
     if deliveries:
         counts["announcement_deliveries"] = [deliveries, 0]
+    notices = await repo.move_notifications(a, s)
+    if notices:
+        counts["notifications"] = [notices, 0]
     # One row per member and thing, where the stronger row wins.
     await _merge_by_strength(
         ctx, "club_members", ("club_key",), _club_strength, counts, survivor=s, absorbed=a

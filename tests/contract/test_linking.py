@@ -386,3 +386,22 @@ async def test_two_members_of_the_file_merged_still_load_and_stay_merged(linked:
     assert {g.role.value for g in survivor.grants} >= {"station_staff"}
     with pytest.raises(InvalidValue):
         await handle.execute(SetMemberStatus(absorbed.member.id, MemberStatus.ACTIVE), actor=SYSTEM)
+
+
+async def test_pending_notices_of_the_absorbed_member_follow_the_merge(linked: Pair) -> None:
+    from huarong_core.commands import AwardPoints
+    from huarong_core.notices.relay import NotificationRelay
+
+    huarong, handle, _ = linked
+    survivor = await chat_member(handle, "console", "old")
+    absorbed = await chat_member(handle, "telegram", "new")
+    await handle.execute(AwardPoints(absorbed.member.id, 5, "Thanks"), actor=SYSTEM)
+    await NotificationRelay(huarong).run_once()
+    code = await code_for(handle, survivor)
+    await handle.execute(RedeemLinkCode(code, "telegram", "new"), actor=actor(absorbed))
+
+    async with huarong.db.read() as conn:
+        rows = await conn.fetch("SELECT member_id, recipient, state FROM notifications")
+    owners = {(int(r["member_id"]), r["recipient"], r["state"]) for r in rows}
+    assert (survivor.member.id, f"member:{survivor.member.id}", "pending") in owners
+    assert all(member != absorbed.member.id for member, _, _ in owners)

@@ -258,6 +258,22 @@ class LinkingRepository:
         )
         return len(rows)
 
+    async def move_notifications(self, absorbed: int, survivor: int) -> int:
+        """Pending notifications of the absorbed member go to the survivor, unless the
+        survivor has the same event's notice already (one notice per event and person)."""
+        rows = await self._conn.fetch(
+            "UPDATE notifications SET member_id = $3, recipient = $4"
+            " WHERE community_id = $1 AND member_id = $2 AND state = 'pending'"
+            " AND NOT EXISTS (SELECT 1 FROM notifications o"
+            " WHERE o.community_id = notifications.community_id"
+            " AND o.event_id = notifications.event_id AND o.recipient = $4) RETURNING 1 AS x",
+            self._cid,
+            absorbed,
+            survivor,
+            f"member:{survivor}",
+        )
+        return len(rows)
+
     async def move_contest_entries(self, absorbed: int, survivor: int) -> tuple[int, int]:
         """Contest scores entered for `member:<absorbed>`; the survivor's own score wins."""
         old, new = f"member:{absorbed}", f"member:{survivor}"
