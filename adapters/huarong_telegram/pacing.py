@@ -98,6 +98,8 @@ class SchedulerStopped(TelegramError):
 
 
 ChatKey = int | str
+_PRUNE_EVERY = 256
+"""Picks between two sweeps of idle chats."""
 
 
 def chat_key(chat_id: int | str) -> ChatKey:
@@ -164,6 +166,10 @@ class OutboundScheduler:
         self._sleep = sleep
         self._max_attempts = max_attempts
         self._chats: dict[ChatKey | None, _Chat] = {}
+        """Every chat sent to lately: their recent send times still limit them."""
+        self._waiting: dict[ChatKey | None, _Chat] = {}
+        """The chats with calls queued or in flight: the only ones a pick looks at."""
+        self._picks = 0
         self._seq = itertools.count()
         self._last_global = -float("inf")
         self._paused_all_until = 0.0
@@ -241,6 +247,7 @@ class OutboundScheduler:
         if chat is None:
             chat = self._chats[key] = _Chat(key)
         chat.queue.append(job)
+        self._waiting[key] = chat
         self._pending += 1
         self._wake.set()
         return await future
@@ -274,25 +281,24 @@ class OutboundScheduler:
             await self._wait(None if ready_at is None else ready_at - now)
 
     def _pick(self, now: float) -> tuple[_Job | None, float | None]:
-        """The job to send now, or else the earliest time one may become ready."""
+        """The job to send now, or else the earliest time one may become ready.
+
+        Only chats with calls waiting are looked at, so a rush of answers to many
+        different people costs each pick the chats still waiting, not every chat
+        seen in the last minute.
+        """
         best: _Job | None = None
         earliest: float | None = None
         global_at = max(self._last_global + self._global_interval, self._paused_all_until)
-        idle: list[ChatKey | None] = []
-        for key, chat in self._chats.items():
+        done: list[ChatKey | None] = []
+        for key, chat in self._waiting.items():
             while chat.queue and chat.queue[0].future.done() and not chat.busy:
                 chat.queue.popleft()  # its caller was cancelled before it went out
                 self._pending -= 1
             if chat.busy:
                 continue
             if not chat.queue:
-                last = chat.recent[-1] if chat.recent else -float("inf")
-                # A private chat's limit ends a second after its last send, a group's a
-                # minute after: past that nothing limits it, so forget it (a rush of
-                # check-ins from many people must not make every pick walk them all).
-                window = GROUP_WINDOW if is_group(key) else self._chat_interval
-                if now - last > window and chat.paused_until <= now:
-                    idle.append(key)
+                done.append(key)
                 continue
             head = chat.queue[0]
             at = max(head.not_before, chat.paused_until, self._chat_slot(chat), global_at)
@@ -301,9 +307,26 @@ class OutboundScheduler:
                     best = head
             elif earliest is None or at < earliest:
                 earliest = at
+        for key in done:
+            del self._waiting[key]
+        self._picks += 1
+        if self._picks % _PRUNE_EVERY == 0:
+            self._forget_idle(now)
+        return best, earliest
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop chats nothing limits any more: a private chat a second after its last
+        send, a group a minute after (their windows have passed)."""
+        idle = []
+        for key, chat in self._chats.items():
+            if key in self._waiting or chat.busy or chat.queue:
+                continue
+            last = chat.recent[-1] if chat.recent else -float("inf")
+            window = GROUP_WINDOW if is_group(key) else self._chat_interval
+            if now - last > window and chat.paused_until <= now:
+                idle.append(key)
         for key in idle:
             del self._chats[key]
-        return best, earliest
 
     def _chat_slot(self, chat: _Chat) -> float:
         """When this chat may receive its next message.
