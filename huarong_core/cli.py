@@ -46,7 +46,7 @@ from huarong_core.csv_files import (
     organization_rows,
     read_csv,
 )
-from huarong_core.demo import DEMO_DIR, seed_demo
+from huarong_core.demo import DEMO_DIR, all_members, seed_demo
 from huarong_core.domain.audit import Actor
 from huarong_core.domain.members import Member, MemberStatus
 from huarong_core.errors import HuarongError
@@ -570,7 +570,7 @@ async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     media = os.environ.get("HUARONG_MEDIA") or None
     async with Huarong(args.db, media_dir=media) as huarong, SchedulerLoop(huarong) as scheduler:
         handle = await seed_demo(huarong, directory, actor=_operator())
-        members = await _all_members(handle, ListMembers(limit=500), everything=True)
+        members = await all_members(handle, _operator())
         coming = await handle.execute(WhatsOn(days=14), actor=_operator())
         await scheduler.run_once()  # what the seeding made due fires before the tour
         organizations = await handle.execute(ListOrganizations(limit=1), actor=_operator())

@@ -54,7 +54,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
 async def cmd_chat(args: argparse.Namespace, out: Any) -> int:
     sender = " ".join(args.sender.split())
     if not sender:
-        sys.stderr.write("huarong chat: --as needs a name\n")
+        sys.stderr.write(out.t("cli.chat.needs_name") + "\n")
         return 2
     async with Huarong(args.db) as huarong:
         if not await huarong.communities() and (Path(args.demo_dir) / "community.toml").exists():

@@ -33,6 +33,7 @@ from huarong_core.conversation import (
     Conversation,
     Incoming,
     Message,
+    RenderedMessage,
     Reply,
     Text,
     render_message,
@@ -40,6 +41,7 @@ from huarong_core.conversation import (
 from huarong_core.domain.audit import Actor
 from huarong_core.domain.clubs import Club
 from huarong_core.errors import HuarongError, NotFound
+from huarong_core.i18n import normalize_locale
 from huarong_telegram.api import (
     BotApi,
     ChatMigrated,
@@ -309,11 +311,7 @@ class TelegramBot:
                 ),
                 buttons,
             )
-            locale = (
-                "en"
-                if (person.language_code or "").startswith("en")
-                else (self.handle.community.locale)
-            )
+            locale = normalize_locale(person.language_code or "") or self.handle.community.locale
             await self._send_message(chat_id, message, locale)
 
     async def _reachable(self, user_id: int, reachable: bool) -> None:
@@ -339,8 +337,7 @@ class TelegramBot:
         for message in reply.messages:
             rendered = render_message(message, reply.locale, tz)
             target = user_id if rendered.private else chat_id
-            buttons = [[(b.label, b.payload) for b in row] for row in rendered.buttons]
-            chunks = format_message(rendered.text, buttons) if rendered.text.strip() else []
+            chunks = telegram_chunks(rendered)
             if not chunks:
                 continue
             if (
@@ -352,10 +349,9 @@ class TelegramBot:
                 await self._edit(target, edit, chunks[0])
                 continue
             try:
-                for chunk in chunks:
-                    await self._send_chunk(
-                        target, chunk, Priority.URGENT, reply_to if target == chat_id else None
-                    )
+                await self.send_chunks(
+                    target, chunks, Priority.URGENT, reply_to if target == chat_id else None
+                )
             except Forbidden:
                 if target != chat_id and in_group:
                     # They never opened a private chat with the bot: say how, in the group.
@@ -363,15 +359,17 @@ class TelegramBot:
                         (Text("chat.telegram.start_private", {"bot": self.username or ""}),)
                     )
                     await self._send_message(chat_id, hint, reply.locale)
+            except TelegramError as exc:
+                # Retries are spent (or it was refused outright): logged, never retried blindly.
+                log.error("telegram.send_failed", error=type(exc).__name__, code=exc.error_code)
 
     async def _send_message(self, chat_id: int, message: Message, locale: str) -> None:
-        rendered = render_message(message, locale, self.handle.community.tz)
-        buttons = [[(b.label, b.payload) for b in row] for row in rendered.buttons]
-        for chunk in format_message(rendered.text, buttons):
-            try:
-                await self._send_chunk(chat_id, chunk, Priority.NORMAL, None)
-            except Forbidden:
-                return
+        """A message of the bot's own (a welcome, a hint); a refusal only gets logged."""
+        chunks = telegram_chunks(render_message(message, locale, self.handle.community.tz))
+        try:
+            await self.send_chunks(chat_id, chunks, Priority.NORMAL, None)
+        except TelegramError as exc:
+            log.warning("telegram.send_failed", error=type(exc).__name__, code=exc.error_code)
 
     async def _edit(self, chat_id: int, message_id: int, chunk: OutgoingChunk) -> None:
         params = edit_message_text_params(
@@ -386,31 +384,41 @@ class TelegramBot:
         except TelegramError as exc:
             log.warning("telegram.edit_failed", error=type(exc).__name__)
 
-    async def _send_chunk(
-        self, chat_id: int, chunk: OutgoingChunk, priority: Priority, reply_to: int | None
+    async def send_chunks(
+        self,
+        chat_id: int,
+        chunks: list[OutgoingChunk],
+        priority: Priority,
+        reply_to: int | None,
     ) -> None:
-        """One `sendMessage`; a migrated group is followed, a refusal recorded and raised."""
-        params = send_message_params(
-            chat_id,
-            chunk.html,
-            reply_markup=chunk.reply_markup,
-            reply_to_message_id=reply_to,
-            disable_link_preview=True,
-        )
-        try:
-            await self.outbound.send("sendMessage", params, chat_id=chat_id, priority=priority)
-        except ChatMigrated as exc:
-            await self.migrated(chat_id, exc.migrate_to_chat_id)
-            params = {**params, "chat_id": exc.migrate_to_chat_id}
-            await self.outbound.send(
-                "sendMessage", params, chat_id=exc.migrate_to_chat_id, priority=priority
+        """`sendMessage` each chunk in order. A group that became a supergroup is followed
+        (its binding moves, the rest goes to the new id); a refusal (403) marks the chat
+        unreachable and is raised, like every other final error, for the caller to judge."""
+        for chunk in chunks:
+            params = send_message_params(
+                chat_id,
+                chunk.html,
+                reply_markup=chunk.reply_markup,
+                reply_to_message_id=reply_to,
+                disable_link_preview=True,
             )
-        except Forbidden:
-            await self.unreachable(chat_id)
-            raise
-        except TelegramError as exc:
-            # Retries are spent (or it was refused outright): logged, never retried blindly.
-            log.error("telegram.send_failed", error=type(exc).__name__, code=exc.error_code)
+            try:
+                try:
+                    await self.outbound.send(
+                        "sendMessage", params, chat_id=chat_id, priority=priority
+                    )
+                except ChatMigrated as exc:
+                    await self.migrated(chat_id, exc.migrate_to_chat_id)
+                    chat_id = exc.migrate_to_chat_id
+                    await self.outbound.send(
+                        "sendMessage",
+                        {**params, "chat_id": chat_id},
+                        chat_id=chat_id,
+                        priority=priority,
+                    )
+            except Forbidden:
+                await self.unreachable(chat_id)
+                raise
 
     async def unreachable(self, chat_id: int) -> None:
         """Telegram refuses this chat: a person blocked the bot, or a group removed it."""
@@ -421,6 +429,14 @@ class TelegramBot:
         if club is not None:
             await self.handle.execute(UnbindClubChat(PLATFORM, str(chat_id)), actor=self._system)
             log.info("telegram.group_unbound", club=club.key, reason="forbidden")
+
+
+def telegram_chunks(rendered: RenderedMessage) -> list[OutgoingChunk]:
+    """A rendered message as the Telegram messages that carry it (none for a blank one)."""
+    if not rendered.text.strip():
+        return []
+    buttons = [[(b.label, b.payload) for b in row] for row in rendered.buttons]
+    return format_message(rendered.text, buttons)
 
 
 def _name(user: User) -> str:

@@ -18,15 +18,15 @@ import attrs
 
 from huarong_core.conversation import Route, all_routes
 from huarong_core.conversation.routes import FAMILIES
-from huarong_core.i18n import translate
+from huarong_core.i18n import SUPPORTED_LOCALES, translate
 
 MAX_COMMANDS = 100
 MAX_DESCRIPTION = 256
 _NAME = re.compile(r"^[a-z0-9_]{1,32}\Z")
 
 SCOPES = ("all_private_chats", "all_group_chats", "all_chat_administrators")
-LANGUAGES = {"zh": "zh_CN", "en": "en"}
-"""Telegram `language_code` -> our locale."""
+LANGUAGES = {locale.split("_", 1)[0].lower(): locale for locale in SUPPORTED_LOCALES}
+"""Telegram `language_code` (`zh`, `en`) -> our locale."""
 
 
 @attrs.frozen

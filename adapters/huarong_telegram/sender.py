@@ -21,14 +21,12 @@ from huarong_core.delivery import (
 from huarong_core.notices import Priority as CorePriority
 from huarong_telegram.api import (
     BadRequest,
-    ChatMigrated,
     Forbidden,
     NetworkError,
     RetryAfter,
     ServerError,
-    send_message_params,
 )
-from huarong_telegram.bot import TelegramBot
+from huarong_telegram.bot import TelegramBot, telegram_chunks
 from huarong_telegram.formatting import format_message
 from huarong_telegram.pacing import Priority, SchedulerStopped
 
@@ -49,39 +47,22 @@ class TelegramSender:
         except ValueError:
             raise PermanentFailure("bad_address") from None
         if message.message is not None:
-            rendered = render_message(message.message, message.locale, self.bot.handle.community.tz)
-            text = rendered.text
-            buttons = [[(b.label, b.payload) for b in row] for row in rendered.buttons]
+            tz = self.bot.handle.community.tz
+            chunks = telegram_chunks(render_message(message.message, message.locale, tz))
         else:
-            text, buttons = message.text, []
-        chunks = format_message(text, buttons)
+            chunks = format_message(message.text)
         priority = PRIORITIES.get(message.priority, Priority.NORMAL)
-        for chunk in chunks:
-            params = send_message_params(
-                chat_id, chunk.html, reply_markup=chunk.reply_markup, disable_link_preview=True
-            )
-            try:
-                try:
-                    await self.bot.outbound.send(
-                        "sendMessage", params, chat_id=chat_id, priority=priority
-                    )
-                except ChatMigrated as exc:
-                    await self.bot.migrated(chat_id, exc.migrate_to_chat_id)
-                    chat_id = exc.migrate_to_chat_id
-                    params = {**params, "chat_id": chat_id}
-                    await self.bot.outbound.send(
-                        "sendMessage", params, chat_id=chat_id, priority=priority
-                    )
-            except Forbidden as exc:
-                await self.bot.unreachable(chat_id)
-                raise PermanentFailure("forbidden") from exc
-            except RetryAfter as exc:
-                raise TemporaryFailure("rate_limited", retry_after=exc.retry_after) from exc
-            except (ServerError, SchedulerStopped) as exc:
-                raise TemporaryFailure(type(exc).__name__) from exc
-            except NetworkError as exc:
-                if exc.sent is False:
-                    raise TemporaryFailure("network") from exc
-                raise  # it may have arrived: the worker records an unknown outcome
-            except BadRequest as exc:
-                raise PermanentFailure("bad_request") from exc
+        try:
+            await self.bot.send_chunks(chat_id, chunks, priority, None)
+        except Forbidden as exc:  # the bot already marked the chat unreachable
+            raise PermanentFailure("forbidden") from exc
+        except RetryAfter as exc:
+            raise TemporaryFailure("rate_limited", retry_after=exc.retry_after) from exc
+        except (ServerError, SchedulerStopped) as exc:
+            raise TemporaryFailure(type(exc).__name__) from exc
+        except NetworkError as exc:
+            if exc.sent is False:
+                raise TemporaryFailure("network") from exc
+            raise  # it may have arrived: the worker records an unknown outcome
+        except BadRequest as exc:
+            raise PermanentFailure("bad_request") from exc

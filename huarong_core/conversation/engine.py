@@ -9,6 +9,7 @@ adapter, and a refused command has changed nothing.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 import unicodedata
@@ -97,10 +98,9 @@ def parse_command(text: str, chat_kind: ChatKind) -> Parsed | None:
     if "\n" in head:
         head, _, more = head.partition("\n")
         rest = f"{more} {rest}".strip()
-    for space in ("\u3000",):
-        if space in head:
-            head, _, more = head.partition(space)
-            rest = f"{more} {rest}".strip()
+    if "\u3000" in head:  # the ideographic space a Chinese keyboard types
+        head, _, more = head.partition("\u3000")
+        rest = f"{more} {rest}".strip()
     word = _BOT_SUFFIX.sub("", head)
     if not word:
         return None
@@ -218,12 +218,10 @@ class Conversation:
     async def member_for(self, incoming: Incoming) -> MemberProfile:
         """The member behind the sender, registered on first contact."""
         system = Actor.system(f"chat:{incoming.platform}")
-        try:
+        with contextlib.suppress(NotFound):  # first contact: registered below
             return await self.handle.execute(
                 FindMemberByIdentity(incoming.platform, incoming.sender_id), actor=system
             )
-        except NotFound:
-            pass
         hint = normalize_locale(incoming.locale_hint) if incoming.locale_hint else None
         return await self.handle.execute(
             RegisterChatMember(

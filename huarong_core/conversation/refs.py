@@ -6,6 +6,8 @@ one), or the number of a line in the matching list last shown.
 
 from __future__ import annotations
 
+import contextlib
+
 from huarong_core.commands import (
     FindMember,
     FindMemberByIdentity,
@@ -28,15 +30,12 @@ async def find_member(turn: Turn, word: str) -> Member:
     Looking up someone else needs `view_members`; the core refuses otherwise.
     """
     ref = word.removeprefix("@")
-    try:
+    with contextlib.suppress(NotFound):  # not an id or key
         return (await turn.run(FindMember(ref))).member
-    except NotFound:
-        pass
-    try:
-        # Their account on this platform (a Telegram username, a console name).
+    # Their account on this platform (a Telegram username, a console name); a word that
+    # cannot be an account at all (InvalidValue) is simply not one.
+    with contextlib.suppress(NotFound, InvalidValue):
         return (await turn.run(FindMemberByIdentity(turn.incoming.platform, ref))).member
-    except (NotFound, InvalidValue):
-        pass
     page = await turn.run(ListMembers(query=ref, limit=20))
     return match_one(
         "member",

@@ -141,8 +141,8 @@ async def member(turn: Turn, args: Mapping[str, Any]) -> Outcome:
     try:
         statement = await turn.run(GetPointsStatement(person.id, limit=1))
     except PermissionDenied:
-        pass
-    else:
+        statement = None  # a viewer without points rights sees the profile without a balance
+    if statement is not None:
         lines.append(
             Text(
                 "chat.points.admin_member_points",

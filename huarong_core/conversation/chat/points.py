@@ -136,10 +136,8 @@ def paged(
 
 async def find_organization(turn: Turn, word: str) -> Organization:
     """`#3`, a key, the exact name, or the only organization whose name contains `word`."""
-    try:
+    with contextlib.suppress(NotFound):  # not an id or key: try it as a name below
         return await turn.run(FindOrganization(word))
-    except NotFound:
-        pass
     page = await turn.run(ListOrganizations(query=word, limit=20))
     return match_one("points_org", word, ((o, (o.key or "", o.name)) for o in page.items))
 
