@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEMO_DB ?= sqlite:///huarong-demo.db
 DEMO_AS ?= sunli
 
-.PHONY: demo test lint typecheck unit venv clean
+.PHONY: demo test lint typecheck unit venv clean synapse
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ unit: venv
 
 test: lint typecheck
 	$(BIN)/pytest
+
+# A local Synapse for the Matrix tests (tests/matrix); they skip without one.
+# `.ci/synapse.sh stop` stops it.
+synapse:
+	.ci/synapse.sh start
+	@echo "Now export these, then run make test (or .venv/bin/pytest tests/matrix):"
+	@.ci/synapse.sh env
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache huarong-demo.db*

@@ -18,12 +18,15 @@ delivery ids make a second run of one input change nothing, so the rare
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import structlog
 
 from huarong_core.app import CommunityHandle
+from huarong_core.background import BackgroundLoop
 from huarong_core.storage.base import Connection
 from huarong_core.storage.repositories.inbox import (
     AdapterStateRepository,
@@ -31,7 +34,7 @@ from huarong_core.storage.repositories.inbox import (
     InboxRepository,
 )
 
-__all__ = ["MAX_ATTEMPTS", "AdapterState", "Inbox", "InboxItem"]
+__all__ = ["MAX_ATTEMPTS", "AdapterState", "Inbox", "InboxItem", "InboxWorker"]
 
 log = structlog.get_logger(__name__)
 
@@ -137,3 +140,69 @@ class AdapterState:
             )
 
         await self._handle.database.run(unit)
+
+    async def delete(self, key: str) -> None:
+        async def unit(conn: Connection) -> None:
+            await AdapterStateRepository(conn, self._handle.community.id).delete(self.adapter, key)
+
+        await self._handle.database.run(unit)
+
+    async def prune(self, prefix: str, before: datetime) -> int:
+        """Forget values under `prefix` last set before `before` (old button choices)."""
+
+        async def unit(conn: Connection) -> int:
+            return await AdapterStateRepository(conn, self._handle.community.id).prune(
+                self.adapter, prefix, before
+            )
+
+        return await self._handle.database.run(unit)
+
+
+Handler = Callable[[Mapping[str, Any]], Awaitable[None]]
+
+
+class InboxWorker(BackgroundLoop):
+    """Handles recorded inputs in arrival order; woken by whatever records them.
+
+    One drain at a time (a poller or sync loop and the background pass both
+    call it), so an input is never handled by two tasks at once. A handler
+    that raises is a bug, not a platform hiccup: the input is counted, retried
+    on the next pass and set aside after `MAX_ATTEMPTS`, never silently lost.
+    """
+
+    name = "inbox"
+
+    def __init__(self, inbox: Inbox, handle_input: Handler, *, interval: float = 5.0) -> None:
+        super().__init__(interval)
+        self.inbox = inbox
+        self._handle_input = handle_input
+        self._draining = asyncio.Lock()
+
+    def _log_details(self) -> dict[str, Any]:
+        return {"source": self.inbox.source}
+
+    async def _background_pass(self) -> None:
+        await self.drain()
+
+    async def drain(self) -> int:
+        """Handle everything recorded and not yet handled; how many were handled."""
+        async with self._draining:
+            return await self._drain()
+
+    async def _drain(self) -> int:
+        handled = 0
+        while True:
+            items = await self.inbox.pending(limit=50)
+            if not items:
+                return handled
+            for item in items:
+                try:
+                    await self._handle_input(item.payload)
+                except Exception as exc:  # counted, retried, then set aside
+                    log.exception(
+                        "inbox.handling_failed", source=self.inbox.source, delivery=item.delivery_id
+                    )
+                    await self.inbox.failed(item, type(exc).__name__)
+                    return handled
+                await self.inbox.done(item)
+                handled += 1

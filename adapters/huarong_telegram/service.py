@@ -24,12 +24,12 @@ from aiohttp import web
 
 from huarong_core.app import CommunityHandle
 from huarong_core.delivery import Sender
-from huarong_core.inbox import AdapterState, Inbox
+from huarong_core.inbox import AdapterState, Inbox, InboxWorker
 from huarong_telegram.api import BotApi, TelegramError
 from huarong_telegram.bot import PLATFORM, TelegramBot
 from huarong_telegram.pacing import OutboundScheduler
 from huarong_telegram.sender import TelegramSender
-from huarong_telegram.updates import ALLOWED_UPDATES, SOURCE, InboxWorker, Poller, webhook_app
+from huarong_telegram.updates import ALLOWED_UPDATES, SOURCE, Poller, webhook_app
 
 log = structlog.get_logger(__name__)
 

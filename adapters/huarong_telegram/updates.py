@@ -16,14 +16,13 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
 from aiohttp import web
 
 from huarong_core.background import BackgroundLoop
-from huarong_core.inbox import AdapterState, Inbox
+from huarong_core.inbox import AdapterState, Inbox, InboxWorker
 from huarong_telegram.api import BotApi, Conflict, NetworkError, TelegramError
 
 log = structlog.get_logger(__name__)
@@ -35,48 +34,6 @@ ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 POLL_TIMEOUT = 25
 """Long-poll seconds: Telegram answers as soon as an update arrives."""
 OFFSET_KEY = "offset"
-
-Handler = Callable[[Mapping[str, Any]], Awaitable[None]]
-
-
-class InboxWorker(BackgroundLoop):
-    """Handles recorded updates in arrival order; woken by the poller or the webhook."""
-
-    name = "telegram.inbox"
-
-    def __init__(self, inbox: Inbox, handle_update: Handler, *, interval: float = 5.0) -> None:
-        super().__init__(interval)
-        self.inbox = inbox
-        self._handle_update = handle_update
-        self._draining = asyncio.Lock()
-
-    async def _background_pass(self) -> None:
-        await self.drain()
-
-    async def drain(self) -> int:
-        """Handle everything recorded and not yet handled; how many were handled.
-
-        One drain at a time (the poller and the background pass both call it), so
-        an update is never handled by two tasks at once.
-        """
-        async with self._draining:
-            return await self._drain()
-
-    async def _drain(self) -> int:
-        handled = 0
-        while True:
-            items = await self.inbox.pending(limit=50)
-            if not items:
-                return handled
-            for item in items:
-                try:
-                    await self._handle_update(item.payload)
-                except Exception as exc:  # a bug in handling: counted, retried, then set aside
-                    log.exception("telegram.update_failed", update=item.delivery_id)
-                    await self.inbox.failed(item, type(exc).__name__)
-                    return handled
-                await self.inbox.done(item)
-                handled += 1
 
 
 def _update_id(update: Any) -> int | None:

@@ -161,6 +161,13 @@ class Gathering:
     finalized_at: datetime | None = None
 
     @property
+    def host_club(self) -> str | None:
+        """The club a gathering belongs to: its own, or the club that organizes it."""
+        if self.club_key is not None:
+            return self.club_key
+        return self.organizer.key if self.organizer.kind is OrganizerKind.CLUB else None
+
+    @property
     def trigger_prefix(self) -> str:
         """Points triggers are `salon.*` for sessions and `event.*` (or the type) for events."""
         return "salon" if self.kind is GatheringKind.SESSION else "event"

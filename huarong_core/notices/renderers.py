@@ -268,7 +268,24 @@ async def _reminder(ctx: NoticeContext, event: GatheringReminder) -> list[Notice
             _button("chat.notice.button_not_going", f"/rsvp {gathering.ref} no"),
         ),
     )
-    return _to(event.recipients, message)
+    notices = _to(event.recipients, message)
+    club = gathering.host_club
+    if club is not None:
+        # The club's rooms: everyone there may still come, so the room's answer is an RSVP.
+        room_message = _message(
+            _line(
+                "chat.notice.gathering_reminder", title=gathering.title, when=gathering.starts_at
+            ),
+            await _venue_line(ctx, gathering),
+            buttons=(
+                _details(gathering),
+                _button("chat.notice.button_going", f"/rsvp {gathering.ref} going"),
+            ),
+        )
+        for binding in await ctx.repos.clubs.chats(club):
+            chat = ChatRecipient(binding.platform, binding.chat_id)
+            notices.append(Notice(chat, room_message, Priority.NORMAL))
+    return notices
 
 
 _CHANGE_GROUPS = {

@@ -801,8 +801,12 @@ async def _reminder_timer(ctx: Context, timer: Timer) -> None:
     if gathering is None or gathering.status is not GatheringStatus.SCHEDULED:
         return
     going = await ctx.repos.gatherings.recipients(gathering.id, (RsvpStatus.GOING,))
-    if going:
+    club = gathering.host_club
+    # A club's bound chats hear the reminder even when nobody has said yes yet.
+    rooms = await ctx.repos.clubs.chats(club) if club is not None else []
+    if going or rooms:
         ctx.record(GatheringReminder(gathering.id, tuple(going), int(timer.payload["minutes"])))
+
 
 
 @handles(GiveFeedback)

@@ -120,3 +120,23 @@ class AdapterStateRepository:
             value,
             now,
         )
+
+    async def delete(self, adapter: str, key: str) -> None:
+        await self._conn.execute(
+            "DELETE FROM adapter_state WHERE community_id = $1 AND adapter = $2 AND key = $3",
+            self._cid,
+            adapter,
+            key,
+        )
+
+    async def prune(self, adapter: str, prefix: str, before: datetime) -> int:
+        rows = await self._conn.fetch(
+            "DELETE FROM adapter_state WHERE community_id = $1 AND adapter = $2"
+            " AND substr(key, 1, $3) = $4 AND updated_at < $5 RETURNING key",
+            self._cid,
+            adapter,
+            len(prefix),
+            prefix,
+            before,
+        )
+        return len(rows)
