@@ -808,7 +808,6 @@ async def _reminder_timer(ctx: Context, timer: Timer) -> None:
         ctx.record(GatheringReminder(gathering.id, tuple(going), int(timer.payload["minutes"])))
 
 
-
 @handles(GiveFeedback)
 async def give_feedback(ctx: Context, cmd: GiveFeedback) -> Feedback:
     gathering = await get_gathering(ctx, cmd.gathering_id)
