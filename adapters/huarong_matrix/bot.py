@@ -192,7 +192,7 @@ class MatrixBot:
         if chat_kind is ChatKind.GROUP and not pressed:
             refused = await self._needs_power(room_id, sender, text)
             if refused is not None:
-                locale = await self._locale_of(sender)
+                locale = await self._locale_of(room_id, sender)
                 await self.deliver(
                     Reply((refused,), locale), room_id=room_id, sender=sender, source=event_id
                 )
@@ -241,7 +241,7 @@ class MatrixBot:
         key = f"edit:{original}"
         if await self.state.get(key) is not None:
             return
-        locale = await self._locale_of(payload["sender"])
+        locale = await self._locale_of(room_id, payload["sender"])
         note = Reply((Message((Text("chat.matrix.edit_not_run"),)),), locale)
         await self.deliver(
             note, room_id=room_id, sender=payload["sender"], source=payload["event_id"]
@@ -314,7 +314,7 @@ class MatrixBot:
             return
         log.warning("matrix.undecryptable", room=room_id, event_id=payload.get("event_id"))
         name = self.client.display_name(room_id, sender)
-        locale = await self._locale_of(sender)
+        locale = await self._locale_of(room_id, sender)
         note = Reply((Message((Text("chat.matrix.undecryptable", {"name": name}),)),), locale)
         await self.deliver(note, room_id=room_id, sender=sender, source=payload["event_id"])
         await self.state.set(key, payload["event_id"])
@@ -323,9 +323,10 @@ class MatrixBot:
         except MatrixFailure as exc:
             log.warning("matrix.key_request_failed", error=exc.errcode)
 
-    async def _locale_of(self, sender: str) -> str:
+    async def _locale_of(self, room_id: str, sender: str) -> str:
+        name = self.client.display_name(room_id, sender)
         profile = await self.conversation.member_for(
-            Incoming(PLATFORM, sender, sender, "", "", sender_name=sender)
+            Incoming(PLATFORM, room_id, sender, "", "", sender_name=name)
         )
         return profile.member.locale_or(self.handle.community.locale)
 

@@ -28,6 +28,7 @@ from nio import (
     AsyncClientConfig,
     ErrorResponse,
     JoinResponse,
+    LocalProtocolError,
     LoginResponse,
     MegolmEvent,
     RoomCreateResponse,
@@ -158,6 +159,7 @@ class MatrixClient:
         timeline_limit: int = TIMELINE_LIMIT,
     ) -> None:
         self.timeline_limit = timeline_limit
+        self._configured_user = user_id
         self.homeserver = homeserver.rstrip("/")
         self.store = store
         self._password = password
@@ -179,6 +181,7 @@ class MatrixClient:
         self._synced = asyncio.Condition()
         self._creators: dict[str, frozenset[str]] = {}
         self._expected: dict[str, str] = {}
+        self._state_loaded = False
         """Direct rooms the bot opened, and the person it waits for there."""
 
     @property
@@ -199,7 +202,7 @@ class MatrixClient:
         if (
             stored is not None
             and stored.homeserver == self.homeserver
-            and stored.user_id == self._nio.user_id
+            and stored.user_id == self._configured_user
         ):
             self._restore(stored)
             whoami = await self._call("whoami", self._nio.whoami())
@@ -251,11 +254,14 @@ class MatrixClient:
                 timeout=timeout_ms,
                 since=since,
                 sync_filter=sync_filter(self.timeline_limit),
-                full_state=since is None,
+                # nio keeps rooms in memory only: the first sync of a process asks for
+                # every room's full state (timelines still start at `since`).
+                full_state=since is None or not self._state_loaded,
             ),
         )
         if not isinstance(response, SyncResponse):
             raise _failure("sync", response)
+        self._state_loaded = True
         async with self._crypto:
             await self._crypto_chores()
         async with self._synced:
@@ -504,7 +510,11 @@ class MatrixClient:
         event = MegolmEvent.from_dict(dict(source))
         if not isinstance(event, MegolmEvent):
             return
-        response = await self._call("key_request", self._nio.request_room_key(event))
+        try:
+            response = await self._call("key_request", self._nio.request_room_key(event))
+        except LocalProtocolError as exc:  # asked already (nio remembers): nothing to add
+            log.info("matrix.key_request_skipped", reason=str(exc))
+            return
         if isinstance(response, ErrorResponse):
             log.warning("matrix.key_request_failed", error=str(response.status_code))
 

@@ -11,10 +11,13 @@ that quietly skips proves nothing.
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from tests.matrix.homeserver import Homeserver, homeserver_from_env
+from tests.matrix.world import World, open_world
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +34,10 @@ def homeserver() -> Homeserver:
         "no homeserver: run `make synapse` and export HUARONG_TEST_MATRIX_URL and "
         "HUARONG_TEST_MATRIX_SECRET as it prints"
     )
+
+
+@pytest.fixture
+async def world(homeserver: Homeserver, sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    """A community on SQLite with the bot running and its leader on a real client."""
+    async with open_world(homeserver, sqlite_url, tmp_path / "matrix-store") as started:
+        yield started
