@@ -30,22 +30,24 @@ import structlog
 from huarong_core.app import CommunityHandle
 from huarong_core.commands import FindClubByChat, UnbindClubChat
 from huarong_core.conversation import (
-    Button,
     ChatKind,
     Conversation,
     Incoming,
     Message,
+    RenderedMessage,
     Reply,
     Text,
     parse_command,
     render_message,
 )
+from huarong_core.conversation.values import button_if_fits, button_rows
 from huarong_core.domain.audit import Actor
 from huarong_core.domain.clubs import Club
 from huarong_core.i18n import translate
 from huarong_core.inbox import AdapterState
 from huarong_core.notices import Priority
 from huarong_matrix.client import MatrixClient, MatrixFailure
+from huarong_matrix.events import stored_event
 from huarong_matrix.formatting import choice_number, keycap, matrix_contents
 from huarong_matrix.memory import ChoiceBook, DirectRooms
 from huarong_matrix.outbound import Outbound
@@ -287,10 +289,12 @@ class MatrixBot:
         if club is None:
             return
         name = content.get("displayname") or person
-        join = Button(Text("chat.matrix.button_join", {"club": club.name}), f"/join {club.key}")
+        join = button_if_fits(
+            Text("chat.matrix.button_join", {"club": club.name}), f"/join {club.key}"
+        )
         welcome = Message(
             (Text("chat.matrix.welcome_member", {"name": name, "club": club.name}),),
-            ((join,),) if len(join.payload.encode()) <= 64 else (),
+            button_rows(join),
         )
         locale = self.handle.community.locale
         await self.deliver(
@@ -301,8 +305,6 @@ class MatrixBot:
         source = payload.get("source") or {}
         decrypted = self.client.decrypt(source)
         if decrypted is not None:  # its key came meanwhile (a forwarded room key)
-            from huarong_matrix.events import stored_event
-
             again = stored_event(payload["room_id"], decrypted)
             if again is not None and not again.get("undecryptable"):
                 await self.handle_event(again)
@@ -333,30 +335,56 @@ class MatrixBot:
     # --- output ------------------------------------------------------------------------------
 
     async def deliver(self, reply: Reply, *, room_id: str, sender: str, source: str) -> None:
-        """Send a reply: private messages to the asker's direct room, the rest here."""
+        """Send a reply: private messages to the asker's direct room, the rest here, the
+        first one in this room as a reply to `source`, mentioning the asker in a group."""
         tz = self.handle.community.tz
-        hint = translate("chat.matrix.choices_hint", reply.locale)
         group = await self._chat_kind(room_id) is ChatKind.GROUP
         base = txn_base(source)
-        first = True
-        for m_index, message in enumerate(reply.messages):
+        replied = False
+        for index, message in enumerate(reply.messages):
             rendered = render_message(message, reply.locale, tz)
             target = await self.direct.room_for(sender) if rendered.private and group else room_id
-            for c_index, piece in enumerate(matrix_contents(rendered, hint)):
-                content: dict[str, Any] = piece.content()
-                if target == room_id and first:
-                    content["m.relates_to"] = {"m.in_reply_to": {"event_id": source}}
-                    first = False
-                shared = target == room_id and group
-                content["m.mentions"] = {"user_ids": [sender]} if shared else {}
-                txn = f"{base}.{m_index}.{c_index}"
-                try:
-                    sent = await self.outbound.send(target, content, txn, Priority.URGENT)
-                except MatrixFailure as exc:
-                    log.error("matrix.send_failed", room=target, error=exc.errcode)
-                    raise
-                if piece.choices:
-                    await self.offer(target, sent, sender, piece.choices, txn)
+            here = target == room_id
+            try:
+                await self.send_rendered(
+                    target,
+                    rendered,
+                    reply.locale,
+                    f"{base}.{index}",
+                    Priority.URGENT,
+                    person=sender,
+                    reply_to=source if here and not replied else None,
+                    mention=sender if here and group else None,
+                )
+            except MatrixFailure as exc:
+                log.error("matrix.send_failed", room=target, error=exc.errcode)
+                raise
+            replied = replied or here
+
+    async def send_rendered(
+        self,
+        room_id: str,
+        rendered: RenderedMessage,
+        locale: str,
+        txn: str,
+        priority: Priority,
+        *,
+        person: str | None,
+        reply_to: str | None = None,
+        mention: str | None = None,
+    ) -> None:
+        """The one way a rendered message goes out: its events (the first one a reply to
+        `reply_to`), then its choices remembered for `person` and offered as keycaps."""
+        hint = translate("chat.matrix.choices_hint", locale)
+        for index, piece in enumerate(matrix_contents(rendered, hint)):
+            content: dict[str, Any] = piece.content()
+            if reply_to is not None and index == 0:
+                content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+            content["m.mentions"] = {"user_ids": [mention]} if mention is not None else {}
+            piece_txn = f"{txn}.{index}"
+            sent = await self.outbound.send(room_id, content, piece_txn, priority)
+            if piece.choices:
+                await self.offer(room_id, sent, person, piece.choices, piece_txn)
 
     async def offer(
         self, room_id: str, event_id: str, person: str | None, payloads: tuple[str, ...], txn: str
@@ -378,11 +406,9 @@ class MatrixBot:
     async def _say(self, room_id: str, message: Message, locale: str, source: str) -> None:
         """A message of the bot's own (a hello); a refusal only gets logged."""
         rendered = render_message(message, locale, self.handle.community.tz)
-        base = txn_base(source)
-        for index, piece in enumerate(matrix_contents(rendered)):
-            try:
-                await self.outbound.send(
-                    room_id, piece.content(), f"{base}.{index}", Priority.NORMAL
-                )
-            except MatrixFailure as exc:
-                log.warning("matrix.send_failed", room=room_id, error=exc.errcode)
+        try:
+            await self.send_rendered(
+                room_id, rendered, locale, txn_base(source), Priority.NORMAL, person=None
+            )
+        except MatrixFailure as exc:
+            log.warning("matrix.send_failed", room=room_id, error=exc.errcode)

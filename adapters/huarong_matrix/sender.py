@@ -21,10 +21,8 @@ from huarong_core.delivery import (
 )
 from huarong_core.domain.audit import Actor
 from huarong_core.errors import NotFound
-from huarong_core.i18n import translate
 from huarong_matrix.bot import PLATFORM, MatrixBot, txn_base
 from huarong_matrix.client import MatrixFailure
-from huarong_matrix.formatting import matrix_contents
 from huarong_matrix.outbound import OutboundStopped
 
 GONE = frozenset({"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_USER", "M_INVALID_PARAM"})
@@ -45,14 +43,14 @@ class MatrixSender:
                 )
             else:
                 rendered = RenderedMessage(message.text, (), False, False)
-            hint = translate("chat.matrix.choices_hint", message.locale)
-            base = txn_base(message.idempotency_key)
-            for index, piece in enumerate(matrix_contents(rendered, hint)):
-                txn = f"{base}.{index}"
-                sent = await self.bot.outbound.send(room, piece.content(), txn, message.priority)
-                if piece.choices:
-                    person = target.address if personal else None
-                    await self.bot.offer(room, sent, person, piece.choices, txn)
+            await self.bot.send_rendered(
+                room,
+                rendered,
+                message.locale,
+                txn_base(message.idempotency_key),
+                message.priority,
+                person=target.address if personal else None,
+            )
         except OutboundStopped as exc:
             raise TemporaryFailure("stopping") from exc
         except MatrixFailure as exc:

@@ -19,7 +19,7 @@ doubles up to a minute; nothing is recorded or moved meanwhile.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -59,7 +59,7 @@ class SyncLoop(BackgroundLoop):
         self.retry_base = retry_base
         self.retry_max = retry_max
         self.failures = 0
-        self._pruned_at: Any = None
+        self._pruned_at: datetime | None = None
 
     async def _background_pass(self) -> None:
         try:

@@ -15,29 +15,17 @@ import pytest
 from huarong_core.commands import ListClubMembers
 from huarong_core.inbox import Inbox, InboxItem
 from tests.matrix.homeserver import Event, Human
-from tests.matrix.world import SYSTEM, WAIT, World, a_club_room, body, direct_room
+from tests.matrix.world import (
+    SYSTEM,
+    WAIT,
+    World,
+    a_club_room,
+    answers_to,
+    body,
+    direct_room,
+)
 
 pytestmark = pytest.mark.slow
-
-
-def replies_to(human: Human, room: str, bot: str, source: str) -> list[Event]:
-    return [
-        e
-        for e in human.events(room, sender=bot)
-        if ((e["content"].get("m.relates_to") or {}).get("m.in_reply_to") or {}).get("event_id")
-        == source
-    ]
-
-
-async def barrier(world: World, human: Human, room: str) -> None:
-    """Send a plain command and wait for its answer: everything before it is handled."""
-    source = await human.send(room, "!help")
-    await human.wait_for(
-        lambda e: bool(replies_to(human, room, world.bot_id, source)),
-        room_id=room,
-        within=WAIT,
-        what="the answer to the barrier",
-    )
 
 
 def messages_since(human: Human, room: str, bot: str, mark: int) -> list[Event]:
@@ -72,7 +60,7 @@ async def test_a_restart_neither_repeats_nor_loses_a_command(world: World) -> No
         joined = await ann.send(room, "!join salon")
         await world.start()
         await ann.wait_for(
-            lambda e: bool(replies_to(ann, room, world.bot_id, joined)),
+            lambda e: bool(answers_to(ann, room, world.bot_id, joined)),
             room_id=room,
             within=WAIT,
             what="the answer to the join sent while the bot was down",
@@ -94,7 +82,7 @@ async def test_a_restart_neither_repeats_nor_loses_a_command(world: World) -> No
         service.inbox.done = crash  # type: ignore[method-assign]
         again = await ann.send(room, "!join salon")
         await ann.wait_for(
-            lambda e: bool(replies_to(ann, room, world.bot_id, again)),
+            lambda e: bool(answers_to(ann, room, world.bot_id, again)),
             room_id=room,
             within=WAIT,
             what="the first answer",
@@ -107,8 +95,8 @@ async def test_a_restart_neither_repeats_nor_loses_a_command(world: World) -> No
                 break
             await asyncio.sleep(0.1)
         assert await inbox.pending() == []
-        await barrier(world, ann, room)
-        assert len(replies_to(ann, room, world.bot_id, again)) == 1
+        await world.settle(ann, room)
+        assert len(answers_to(ann, room, world.bot_id, again)) == 1
         assert await members(world) == 2
     finally:
         await ann.close()
@@ -122,7 +110,7 @@ async def test_a_long_stop_is_read_back_from_the_room_history(world: World) -> N
     for source in sent:
 
         def answered(_: Event, s: str = source) -> bool:
-            return bool(replies_to(world.leader, room, world.bot_id, s))
+            return bool(answers_to(world.leader, room, world.bot_id, s))
 
         await world.leader.wait_for(
             answered,
@@ -131,7 +119,7 @@ async def test_a_long_stop_is_read_back_from_the_room_history(world: World) -> N
             what=f"the answer to {source}",
         )
     for source in sent:
-        assert len(replies_to(world.leader, room, world.bot_id, source)) == 1
+        assert len(answers_to(world.leader, room, world.bot_id, source)) == 1
 
 
 async def test_edits_redactions_and_undecryptable_events(world: World) -> None:
@@ -147,7 +135,7 @@ async def test_edits_redactions_and_undecryptable_events(world: World) -> None:
         assert "edit" in body(note).lower() or "编辑" in body(note)
         mark = ann.mark(room)
         await ann.edit(room, command, "!join salon now")
-        await barrier(world, ann, room)
+        await world.settle(ann, room)
         assert len(messages_since(ann, room, world.bot_id, mark)) == 1  # the barrier's answer
         assert await members(world) == 1
 
@@ -156,8 +144,8 @@ async def test_edits_redactions_and_undecryptable_events(world: World) -> None:
         doomed = await ann.send(room, "!join salon")
         await ann.redact(room, doomed)
         await world.start()
-        await barrier(world, ann, room)
-        assert replies_to(ann, room, world.bot_id, doomed) == []
+        await world.settle(ann, room)
+        assert answers_to(ann, room, world.bot_id, doomed) == []
         assert await members(world) == 1
 
         # Undecryptable: said once per session, keys asked for, the bot carries on.
@@ -171,7 +159,7 @@ async def test_edits_redactions_and_undecryptable_events(world: World) -> None:
         mark = ann.mark(room)
         await ann.send_raw(room, "m.room.encrypted", garbage)
         await ann.send_raw(room, "m.room.encrypted", garbage)
-        await barrier(world, ann, room)
+        await world.settle(ann, room)
         said = messages_since(ann, room, world.bot_id, mark)
         notes = [e for e in said if "decrypt" in body(e).lower() or "解密" in body(e)]
         assert len(notes) == 1

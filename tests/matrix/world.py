@@ -90,20 +90,17 @@ class World:
     relay: NotificationRelay
     worker: DeliveryWorker | None = None
 
-    def new_service(self, **options: Any) -> MatrixService:
-        settings: dict[str, Any] = {"sync_timeout_ms": 1000, "retry_base": 0.2}
-        settings.update(options)
-        return MatrixService(
+    async def start(self, *, homeserver_url: str | None = None, **options: Any) -> MatrixService:
+        """Start the bot on the same database and store (a restart, after `stop`)."""
+        settings: dict[str, Any] = {"sync_timeout_ms": 1000, "retry_base": 0.2, **options}
+        service = MatrixService(
             self.handle,
-            options.pop("homeserver_url", self.homeserver.url),
+            homeserver_url or self.homeserver.url,
             self.bot_id,
             self.store,
             password=self.bot_password,
-            **{k: v for k, v in settings.items() if k != "homeserver_url"},
+            **settings,
         )
-
-    async def start(self, **options: Any) -> MatrixService:
-        service = self.new_service(**options)
         await service.start()
         self.service = service
         self.worker = DeliveryWorker(self.huarong, {"matrix": service.sender})
@@ -119,6 +116,25 @@ class World:
         mark = human.mark(room)
         await human.send(room, text)
         return await human.said_by(self.bot_id, room, after=mark, within=within)
+
+    async def answer(self, human: Human, room: str, source: str) -> Event:
+        """The bot's reply to the event `source`, once it has come."""
+        return await human.wait_for(
+            lambda e: (
+                e["sender"] == self.bot_id
+                and e["type"] == "m.room.message"
+                and replied_to(e) == source
+            ),
+            room_id=room,
+            within=WAIT,
+            what=f"the bot's answer to {source}",
+        )
+
+    async def settle(self, human: Human, room: str) -> None:
+        """Ask once more and wait for the answer. Events are handled in arrival order and
+        sent through one queue, so whatever the bot was due to say before has been said."""
+        sentinel = await human.send(room, "!help")
+        await self.answer(human, room, sentinel)
 
     async def notices(self) -> None:
         await self.relay.run_once()
@@ -157,6 +173,21 @@ async def open_world(
         stack.push_async_callback(world.stop)
         await world.start()
         yield world
+
+
+def replied_to(event: Event) -> str | None:
+    relation = event["content"].get("m.relates_to") or {}
+    found = (relation.get("m.in_reply_to") or {}).get("event_id")
+    return str(found) if found else None
+
+
+def answers_to(human: Human, room: str, bot_id: str, source: str) -> list[Event]:
+    """The bot's messages in `room` that reply to the event `source`."""
+    return [
+        e
+        for e in human.events(room, sender=bot_id)
+        if e["type"] == "m.room.message" and replied_to(e) == source
+    ]
 
 
 async def direct_room(human: Human, bot_id: str) -> str:
