@@ -19,6 +19,9 @@
 #   only PyPI and takes about a minute once; afterwards no network is needed.
 # - server_name "localhost", 127.0.0.1 only, no federation, no media, no
 #   presence: nothing reaches out and nothing from outside gets in.
+# - The listener also serves the `openid` resource (only
+#   /_matrix/federation/v1/openid/userinfo, not federation): the web adapter
+#   checks a Matrix sign-in's OpenID token there.
 # - SQLite, so there is no second database server to set up.
 # - Rate limits are lifted (tests register, log in and talk in bursts) and
 #   bcrypt_rounds is 4 (register/login take ~20 ms instead of ~300 ms).
@@ -92,7 +95,7 @@ listeners:
     type: http
     tls: false
     x_forwarded: false
-    resources: [{names: [client], compress: false}]
+    resources: [{names: [client, openid], compress: false}]
 database: {name: sqlite3, args: {database: "$DATA/homeserver.db"}}
 log_config: "$DATA/log.yaml"
 media_store_path: "$DATA/media"

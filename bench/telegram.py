@@ -39,23 +39,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import cProfile
 import importlib
 import importlib.util
-import io
 import json
 import logging
-import pstats
-import re
-import resource
 import secrets
-import socket
-import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,6 +57,19 @@ import aiosqlite
 import structlog
 from aiohttp import web
 
+from bench.loopback import (
+    PROFILING,
+    ServerProcess,
+    control_loop,
+    free_port,
+    hammer,
+    http_request,
+    percentile,
+    prepare_profiling,
+    print_profile,
+    quiet_server_logs,
+    say,
+)
 from huarong_core import Actor, Huarong, ImportMembers, MemberRow, parse_config
 from huarong_core.commands import GetCheckInCode, WhatsOn
 from huarong_core.storage import Connection
@@ -157,39 +162,6 @@ AIOGRAM_CODE = "482913"
 # --- the servers (each runs as `telegram.py --serve KIND` in its own process) ------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def cpu_seconds() -> float:
-    """This process's CPU, every thread (SQLite's writer thread included)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def say(value: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(value) + "\n")
-    sys.stdout.flush()
-
-
-async def control_loop(count_awards: Callable[[], Awaitable[int]]) -> None:
-    """Answer the driver on stdin/stdout until it says `stop`."""
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    while True:
-        line = (await reader.readline()).decode().strip()
-        if line in ("", "stop"):
-            return
-        if line == "cpu":
-            say({"cpu": cpu_seconds()})
-        elif line == "count":
-            say({"awards": await count_awards()})
-
-
 async def serve_bare(args: argparse.Namespace) -> None:
     async def receive(request: web.Request) -> web.Response:
         json.loads(await request.read())
@@ -202,12 +174,9 @@ async def serve_bare(args: argparse.Namespace) -> None:
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
 
-    async def no_awards() -> int:
-        return 0
-
     say({"port": port, "gathering": AIOGRAM_GATHERING, "code": AIOGRAM_CODE})
     try:
-        await control_loop(no_awards)
+        await control_loop()
     finally:
         await runner.cleanup()
 
@@ -251,7 +220,7 @@ async def serve_huarong(args: argparse.Namespace) -> None:
         service.bot.outbound = service.outbound
         await service.start()
 
-        async def count_awards() -> int:
+        async def count_awards() -> dict[str, Any]:
             async def read(conn: Connection) -> int:
                 value = await conn.fetchval(
                     "SELECT count(*) FROM ledger WHERE community_id = $1 AND rule_key = 'checkin'",
@@ -259,12 +228,12 @@ async def serve_huarong(args: argparse.Namespace) -> None:
                 )
                 return int(value)
 
-            return await huarong.db.run_read(read)
+            return {"awards": await huarong.db.run_read(read)}
 
         PROFILING.start()
         say({"port": port, "gathering": gathering.id, "code": code})
         try:
-            await control_loop(count_awards)
+            await control_loop({"count": count_awards})
         finally:
             await service.stop()
 
@@ -330,14 +299,14 @@ async def serve_aiogram(args: argparse.Namespace) -> None:
     await web.TCPSite(runner, "127.0.0.1", port).start()
     await bot.set_webhook(f"http://127.0.0.1:{port}{HOOK_PATH}", secret_token=secret)
 
-    async def count_awards() -> int:
+    async def count_awards() -> dict[str, Any]:
         async with db.execute("SELECT count(*) FROM ledger") as cursor:
             row = await cursor.fetchone()
-        return int(row[0]) if row is not None else 0
+        return {"awards": int(row[0]) if row is not None else 0}
 
     say({"port": port, "gathering": AIOGRAM_GATHERING, "code": AIOGRAM_CODE})
     try:
-        await control_loop(count_awards)
+        await control_loop({"count": count_awards})
     finally:
         await runner.cleanup()
         await bot.session.close()
@@ -347,64 +316,10 @@ async def serve_aiogram(args: argparse.Namespace) -> None:
 SERVERS = {"bare": serve_bare, "huarong": serve_huarong, "aiogram": serve_aiogram}
 
 
-@dataclass
-class Profiling:
-    """cProfile sees only the thread that enabled it, and Huarong runs every unit of
-    work (its SQL and the Python around it) on SQLite's threads: each thread gets a
-    profiler of its own, running only inside jobs, and only once setup is over."""
-
-    loop: cProfile.Profile | None = None
-    threads: dict[str, cProfile.Profile] = field(default_factory=dict)
-    on: bool = False
-
-    def start(self) -> None:
-        if self.loop is not None:
-            self.on = True
-            self.loop.enable()
-
-    def dump(self, path: str) -> None:
-        if self.loop is not None:
-            self.loop.disable()
-            self.loop.dump_stats(path)
-        for name, profiler in self.threads.items():
-            profiler.dump_stats(f"{path}.{name}")
-
-
-PROFILING = Profiling()
-
-
-def profile_sqlite_jobs() -> None:
-    from huarong_core.storage import sqlite as sqlite_storage
-
-    worker = sqlite_storage._Worker
-    for method in ("_run_group", "_run_read", "_run_session"):
-        original = getattr(worker, method)
-
-        def wrapped(self: Any, raw: Any, job: Any, _original: Any = original) -> None:
-            if not PROFILING.on:
-                _original(self, raw, job)
-                return
-            name = threading.current_thread().name
-            profiler = PROFILING.threads.setdefault(name, cProfile.Profile())
-            profiler.enable()
-            try:
-                _original(self, raw, job)
-            finally:
-                profiler.disable()
-
-        setattr(worker, method, wrapped)
-
-
 def serve(args: argparse.Namespace) -> None:
-    # Logs go to stderr (a file the driver keeps): stdout is the control channel.
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-    )
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    quiet_server_logs()
     if args.profile_to:
-        PROFILING.loop = cProfile.Profile()
-        profile_sqlite_jobs()
+        prepare_profiling()
     try:
         asyncio.run(SERVERS[args.serve](args))
     finally:
@@ -525,122 +440,6 @@ def update_body(update_id: int, user: int, gathering: int, code: str) -> bytes:
     return json.dumps({"update_id": update_id, "message": message}).encode()
 
 
-_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
-
-
-@dataclass
-class Posted:
-    sent: list[float]
-    answered: list[float]
-    failures: int
-
-
-async def post_all(port: int, secret: str, bodies: Sequence[bytes], connections: int) -> Posted:
-    """POST every body over `connections` keep-alive connections, each one at a time.
-
-    A minimal HTTP/1.1 client on asyncio streams: aiohttp's client costs more
-    CPU per request than the bare server does, and would be what the bare row
-    measured.
-    """
-    sent = [0.0] * len(bodies)
-    answered = [0.0] * len(bodies)
-    failures = 0
-    head = (
-        f"POST {HOOK_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        f"Content-Type: application/json\r\n{SECRET_HEADER}: {secret}\r\n"
-    ).encode()
-    next_index = iter(range(len(bodies)))
-
-    async def client() -> None:
-        nonlocal failures
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            for index in next_index:
-                body = bodies[index]
-                sent[index] = time.perf_counter()
-                writer.write(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
-                answer = await reader.readuntil(b"\r\n\r\n")
-                length = _CONTENT_LENGTH.search(answer)
-                if length is None:
-                    raise RuntimeError("an answer without Content-Length")
-                await reader.readexactly(int(length.group(1)))
-                answered[index] = time.perf_counter()
-                if answer[9:12] != b"200":
-                    failures += 1
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-
-    await asyncio.gather(*(client() for _ in range(connections)))
-    return Posted(sent, answered, failures)
-
-
-class Server:
-    """One server process and its control channel."""
-
-    def __init__(self, kind: str, process: asyncio.subprocess.Process, log: Path) -> None:
-        self.kind = kind
-        self.process = process
-        self.log = log
-        self.port = 0
-        self.gathering = 0
-        self.code = ""
-
-    @classmethod
-    async def start(
-        cls, kind: str, api: str, folder: Path, members: int, profile_to: Path | None
-    ) -> Server:
-        log = folder / f"{kind}.log"
-        extra = ["--profile-to", str(profile_to)] if profile_to is not None else []
-        with log.open("wb") as errors:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                __file__,
-                "--serve",
-                kind,
-                "--api",
-                api,
-                "--folder",
-                str(folder),
-                "--members",
-                str(members),
-                *extra,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=errors,
-            )
-        server = cls(kind, process, log)
-        ready = await server._read()
-        server.port = int(ready["port"])
-        server.gathering = int(ready["gathering"])
-        server.code = str(ready["code"])
-        return server
-
-    async def _read(self) -> dict[str, Any]:
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(self.process.stdout.readline(), timeout=120)
-        if not line:
-            await self.process.wait()
-            tail = self.log.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"the {self.kind} server ended early:\n{tail}")
-        value: dict[str, Any] = json.loads(line)
-        return value
-
-    async def ask(self, command: str) -> dict[str, Any]:
-        assert self.process.stdin is not None
-        self.process.stdin.write(command.encode() + b"\n")
-        await self.process.stdin.drain()
-        return await self._read()
-
-    async def stop(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(b"stop\n")
-        await self.process.stdin.drain()
-        self.process.stdin.close()
-        await asyncio.wait_for(self.process.wait(), timeout=60)
-
-
 @dataclass
 class Row:
     label: str
@@ -663,14 +462,8 @@ class Row:
         return self.server_cpu / self.updates * 1e6
 
 
-def percentile(samples: Sequence[float], p: int) -> float:
-    if len(samples) < 2:
-        return samples[0] * 1000 if samples else float("nan")
-    return statistics.quantiles(samples, n=100, method="inclusive")[p - 1] * 1000
-
-
 async def run_row(
-    server: Server,
+    server: ServerProcess,
     stand_in: StandIn,
     label: str,
     users: Sequence[int],
@@ -679,15 +472,20 @@ async def run_row(
     replies: bool,
     wait_limit: float,
 ) -> Row:
-    bodies = [
-        update_body(first_update + k, user, server.gathering, server.code)
-        for k, user in enumerate(users)
-    ]
+    gathering, code = int(server.ready["gathering"]), str(server.ready["code"])
+    headers = {"Content-Type": "application/json", SECRET_HEADER: stand_in.secret or ""}
+    requests = iter(
+        (k, http_request("POST", HOOK_PATH, server.port, headers, body))
+        for k, body in enumerate(
+            update_body(first_update + k, user, gathering, code) for k, user in enumerate(users)
+        )
+    )
     done = stand_in.expect(users if replies else ())
-    cpu_before = float((await server.ask("cpu"))["cpu"])
+    cpu_before = await server.cpu()
     driver_before = time.process_time()
     started = time.perf_counter()
-    posted = await post_all(server.port, stand_in.secret or "", bodies, connections)
+    posted = await hammer(server.port, connections, lambda _: next(requests, None))
+    sent = dict(zip(posted.tags, posted.sent, strict=True))
     missing = 0
     if replies:
         with contextlib.suppress(TimeoutError):
@@ -696,16 +494,13 @@ async def run_row(
         missing = len(users) - len(ends)
         finished = max(ends, default=time.perf_counter())
         end_to_end = [
-            stand_in.arrived[u] - posted.sent[k]
-            for k, u in enumerate(users)
-            if u in stand_in.arrived
+            stand_in.arrived[u] - sent[k] for k, u in enumerate(users) if u in stand_in.arrived
         ]
     else:
-        finished = max(posted.answered)
+        finished = posted.finished
         end_to_end = []
     driver_cpu = time.process_time() - driver_before
-    cpu_after = float((await server.ask("cpu"))["cpu"])
-    ok_200 = [a - s for s, a in zip(posted.sent, posted.answered, strict=True)]
+    cpu_after = await server.cpu()
     return Row(
         label,
         connections,
@@ -713,9 +508,9 @@ async def run_row(
         finished - started,
         cpu_after - cpu_before,
         driver_cpu,
-        ok_200,
+        posted.latencies,
         end_to_end,
-        posted.failures,
+        posted.failures(lambda status: status == 200),
         missing,
     )
 
@@ -741,7 +536,13 @@ async def measure(
     stand_in.reset()
     await asyncio.to_thread(folder.mkdir)
     members = args.warmup + args.updates
-    server = await Server.start(kind, stand_in.url, folder, members, profile_to)
+    extra = ["--profile-to", str(profile_to)] if profile_to is not None else []
+    server = await ServerProcess.start(
+        __file__,
+        kind,
+        ["--api", stand_in.url, "--folder", str(folder), "--members", str(members), *extra],
+        folder / f"{kind}.log",
+    )
     replies = kind != "bare"
     wait_limit = max(60.0, args.updates / 20)
     warm = list(range(FIRST_USER, FIRST_USER + args.warmup))
@@ -839,54 +640,6 @@ KEY_FUNCTIONS = (
     ("api.py", "call", "Bot API call (aiohttp client)"),
 )
 """What the loop's time is summed by (file, function): the path of one update."""
-EPOLL = "<method 'poll' of 'select.epoll' objects>"
-SQL_CALLS = frozenset(
-    f"<method '{name}' of 'sqlite3.Connection' objects>" for name in ("execute", "executemany")
-)
-
-
-def print_profile(path: Path, updates: int, limit: int) -> None:
-    """Where the server's time went: the event loop's thread, then SQLite's threads.
-
-    For a coroutine, cProfile's cumulative time counts only while it runs, not
-    while it waits, so the loop's figures are CPU on the loop's thread.
-    """
-    loop = pstats.Stats(str(path), stream=io.StringIO())
-    table: dict[tuple[str, str], float] = {}
-    entries = loop.stats.items()  # type: ignore[attr-defined]
-    for (filename, _, function), (_, _, _, cumulative, _) in entries:
-        for suffix, name, _ in KEY_FUNCTIONS:
-            if filename.endswith(suffix) and function == name:
-                table[(suffix, name)] = table.get((suffix, name), 0.0) + cumulative
-    print(f"\n--- Huarong server, event loop thread ({updates:,} updates handled) ---")
-    print(f"{'(cumulative, under the profiler)':<46} {'µs/update':>10}")
-    for suffix, name, label in KEY_FUNCTIONS:
-        print(f"{label:<46} {table.get((suffix, name), 0.0) / updates * 1e6:>10,.0f}")
-    for order in ("tottime", "cumulative"):
-        out = io.StringIO()
-        pstats.Stats(str(path), stream=out).strip_dirs().sort_stats(order).print_stats(limit)
-        print(f"\n--- event loop thread, by {order} ---")
-        print(out.getvalue().strip())
-    idle = sum(tt for (_, _, f), (_, _, tt, _, _) in entries if f == EPOLL)
-    busy = (loop.total_tt - idle) / updates * 1e6  # type: ignore[attr-defined]
-    print(f"\nloop thread busy (not in epoll): {busy:,.0f} µs/update")
-    writer = path.with_name(f"{path.name}.huarong-sqlite-writer")
-    readers = sorted(path.parent.glob(f"{path.name}.huarong-sqlite-reader-*"))
-    for label, files in (("SQLite writer thread", [writer]), ("SQLite reader threads", readers)):
-        present = [str(f) for f in files if f.exists()]
-        if not present:
-            continue
-        out = io.StringIO()
-        stats = pstats.Stats(*present, stream=out)
-        entries = stats.stats.items()  # type: ignore[attr-defined]
-        statements = sum(calls for (_, _, f), (_, calls, _, _, _) in entries if f in SQL_CALLS)
-        stats.strip_dirs().sort_stats("tottime").print_stats(limit // 2)
-        busy = stats.total_tt / updates * 1e6  # type: ignore[attr-defined]
-        print(
-            f"\n--- {label}: {busy:,.0f} µs/update in jobs, {statements / updates:.1f}"
-            " sqlite3 execute calls/update (BEGIN, COMMIT, savepoints included) ---"
-        )
-        print(out.getvalue().strip())
 
 
 async def drive(args: argparse.Namespace) -> None:
@@ -911,7 +664,8 @@ async def drive(args: argparse.Namespace) -> None:
             if profile_to is not None:
                 # The last row's: the goal is about the widest one.
                 handled = args.updates + args.warmup
-                print_profile(profile_to, handled, args.profile_lines)
+                print(f"\n=== Huarong server ({LABELS['huarong']}) ===")
+                print_profile(profile_to, handled, args.profile_lines, KEY_FUNCTIONS, "update")
     finally:
         await stand_in.stop()
     print()

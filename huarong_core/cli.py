@@ -50,6 +50,7 @@ from huarong_core.demo import DEMO_DIR, all_members, seed_demo
 from huarong_core.domain.audit import Actor
 from huarong_core.domain.members import Member, MemberStatus
 from huarong_core.errors import HuarongError
+from huarong_core.exports import audit_table
 from huarong_core.i18n import (
     FALLBACK_LOCALE,
     normalize_locale,
@@ -383,30 +384,8 @@ async def cmd_audit_list(args: argparse.Namespace, out: Output) -> int:
     if out.json:
         out.data([converter.unstructure(e) for e in entries])
         return 0
-    rows = [
-        [
-            str(e.id),
-            e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
-            e.actor.label,
-            e.action,
-            e.target,
-            json.dumps(e.details, ensure_ascii=False, sort_keys=True),
-        ]
-        for e in entries
-    ]
-    out.say(
-        table(
-            [
-                out.t("cli.col.id"),
-                out.t("cli.col.time"),
-                out.t("cli.col.actor"),
-                out.t("cli.col.action"),
-                out.t("cli.col.target"),
-                out.t("cli.col.details"),
-            ],
-            rows,
-        )
-    )
+    lines = audit_table(entries, tz)
+    out.say(table([out.t(f"cli.col.{h}") for h in lines.header], lines.text_rows()))
     return 0
 
 
@@ -739,6 +718,11 @@ def build_parser() -> argparse.ArgumentParser:
     cli_gatherings.add_parsers(sub, common)
     for name in ("whatson", "calendar"):
         sub.choices[name].set_defaults(handler=cmd_points)
+
+    from huarong_core import cli_access
+
+    cli_access.add_parsers(sub, common)
+    sub.choices["access"].set_defaults(handler=cmd_points)
 
     comms = sub.add_parser("communities", help="communities in the database")
     csub = comms.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -7,8 +7,6 @@ BOM to a file so Excel reads the Chinese correctly) or JSON (for scripts).
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from datetime import date
 from pathlib import Path
@@ -33,6 +31,13 @@ from huarong_core.commands import (
 from huarong_core.domain.audit import Actor
 from huarong_core.domain.shop import RedemptionStatus
 from huarong_core.errors import InvalidValue
+from huarong_core.exports import (
+    Table,
+    leaderboard_table,
+    organization_report_table,
+    statement_table,
+    to_csv,
+)
 from huarong_core.serialization import converter
 
 
@@ -62,13 +67,11 @@ async def _organization_id(handle: CommunityHandle, actor: Actor, ref: str) -> i
     return (await handle.execute(FindOrganization(ref), actor=actor)).id
 
 
-def _write_csv(rows: list[list[Any]], output: Path | None) -> None:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
+def _write_csv(rows: Table, output: Path | None) -> None:
     if output is None:
-        sys.stdout.write(buffer.getvalue())
+        sys.stdout.write(to_csv(rows, bom=False))
     else:
-        output.write_text(buffer.getvalue(), encoding="utf-8-sig")
+        output.write_text(to_csv(rows, bom=False), encoding="utf-8-sig")
 
 
 async def verify(
@@ -129,23 +132,12 @@ async def statement(
         out.data(converter.unstructure(found))
         return 0
     tz = handle.community.tz
-    rows = [
-        [
-            str(e.id),
-            e.occurred_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-            e.kind,
-            e.reason,
-            f"{e.delta:+d}",
-            str(e.balance_after),
-        ]
-        for e in found.entries
-    ]
-    headers = ["id", "time", "kind", "reason", "delta", "balance"]
+    lines = statement_table(found, tz)
     if args.format == "csv":
-        _write_csv([headers, *rows], args.output)
+        _write_csv(lines, args.output)
         return 0
     out.say(out.t("cli.points.balance", member=member_id, balance=found.balance, score=found.score))
-    out.say(table([out.t(f"cli.col.{h}") for h in headers], rows))
+    out.say(table([out.t(f"cli.col.{h}") for h in lines.header], lines.text_rows()))
     for lot in found.expiring:
         when = lot.expires_at.astimezone(tz).strftime("%Y-%m-%d") if lot.expires_at else "-"
         out.say(out.t("cli.points.expiring", points=lot.remaining, date=when))
@@ -164,17 +156,8 @@ async def leaderboard(
     if out.json:
         out.data(converter.unstructure(board))
         return 0
-    out.say(
-        table(
-            [
-                out.t("cli.col.rank"),
-                out.t("cli.col.id"),
-                out.t("cli.col.name"),
-                out.t("cli.col.score"),
-            ],
-            [[str(e.rank), str(e.member_id), e.display_name, str(e.score)] for e in board.entries],
-        )
-    )
+    columns = ["rank", "id", "name", "score"]
+    out.say(table([out.t(f"cli.col.{c}") for c in columns], leaderboard_table(board).text_rows()))
     return 0
 
 
@@ -196,21 +179,7 @@ async def report(
 
             args.output.write_text(json.dumps(text, ensure_ascii=False, indent=2), encoding="utf-8")
         return 0
-    kinds = sorted({kind for row in found.rows for kind in row.activities})
-    header = ["member_id", "name", *kinds, "points_earned", "points_spent", "balance"]
-    rows: list[list[Any]] = [header]
-    for row in found.rows:
-        rows.append(
-            [
-                row.member_id,
-                row.display_name,
-                *(row.activities.get(k, 0) for k in kinds),
-                row.points_earned,
-                row.points_spent,
-                row.balance,
-            ]
-        )
-    _write_csv(rows, args.output)
+    _write_csv(organization_report_table(found), args.output)
     return 0
 
 

@@ -580,3 +580,65 @@ class LinkRefused(HuarongError):
     translated: ClassVar[dict[str, str]] = {"reason": "link_reason"}
 
     reason: str
+
+
+# --- access: sign-in codes, passwords, API tokens ------------------------------------------
+
+
+@attrs.define(auto_exc=True, eq=False)
+class WrongSignInCode(AuditedRefusal):
+    """A sign-in code that is not known, or was used already: refused and on record.
+
+    The entry names no member (nobody has signed in yet): each wrong try counts
+    against the whole community, and too many in a short window stop further tries.
+    """
+
+    key = "error.wrong_sign_in_code"
+    audit_action: ClassVar[str] = "access.sign_in_refused"
+
+    def audit_target(self) -> str:
+        return "access:sign_in_code"
+
+
+@attrs.define(auto_exc=True, eq=False)
+class SignInCodeExpired(WrongSignInCode):
+    """A real sign-in code typed after its ten minutes (it counts as a wrong try too)."""
+
+    key = "error.sign_in_code_expired"
+
+
+@attrs.define(auto_exc=True, eq=False)
+class SignInRefused(HuarongError):
+    """Sign-in codes refused for a reason (too many codes asked for, or wrong tries)."""
+
+    key = "error.sign_in_refused"
+    translated: ClassVar[dict[str, str]] = {"reason": "sign_in_reason"}
+
+    reason: str
+
+
+@attrs.define(auto_exc=True, eq=False)
+class WrongPassword(AuditedRefusal):
+    """A password check that failed: wrong password, no password set, or no such login.
+
+    One refusal for all three, so that the answer does not tell which logins exist;
+    on record (without the login typed) like other refused sign-ins.
+    """
+
+    key = "error.wrong_password"
+    audit_action: ClassVar[str] = "access.password_refused"
+
+    def audit_target(self) -> str:
+        return "access:password"
+
+
+@attrs.define(auto_exc=True, eq=False)
+class InvalidApiToken(HuarongError):
+    """An API token that cannot be used: `reason` is `unknown`, `revoked`, `expired`
+    or `member_inactive` (only someone holding the token learns which)."""
+
+    key = "error.invalid_api_token"
+    translated: ClassVar[dict[str, str]] = {"reason": "api_token_reason"}
+    exit_code = 4
+
+    reason: str

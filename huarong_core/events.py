@@ -706,3 +706,22 @@ class MembersMerged(Event):
     points_moved: int
     identities: tuple[str, ...]
     """The accounts (`platform:id`) that moved to the survivor."""
+
+
+# --- access ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class SignInCodeSent(Event):
+    """A member asked the web portal for a sign-in code: it goes to them in chat.
+
+    The plain code travels in this event and in the notice made from it (it has to
+    reach the member); it is good for ten minutes and one use, and the code table
+    keeps its hash only.
+    """
+
+    kind = "access.sign_in_code"
+    member_id: int
+    code: str = attrs.field(repr=False)
+    expires_at: str
+    """ISO 8601, aware."""

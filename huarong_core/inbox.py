@@ -141,6 +141,18 @@ class AdapterState:
 
         await self._handle.database.run(unit)
 
+    async def add(self, key: str, value: str) -> str | None:
+        """Set `key` unless it is set, atomically: `None` if this call set it, else
+        the value that was there (a fingerprint first recorded by another request)."""
+        now = self._handle.now()
+
+        async def unit(conn: Connection) -> str | None:
+            return await AdapterStateRepository(conn, self._handle.community.id).add(
+                self.adapter, key, value, now
+            )
+
+        return await self._handle.database.run(unit)
+
     async def delete(self, key: str) -> None:
         async def unit(conn: Connection) -> None:
             await AdapterStateRepository(conn, self._handle.community.id).delete(self.adapter, key)

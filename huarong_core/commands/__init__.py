@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 import attrs
 
+from huarong_core.commands.access import *  # noqa: F403
 from huarong_core.commands.aid import *  # noqa: F403
 from huarong_core.commands.announcements import *  # noqa: F403
 from huarong_core.commands.base import DEFAULT_PAGE_SIZE as DEFAULT_PAGE_SIZE

@@ -26,7 +26,8 @@ Merge rules (one unit of work, audited as `member.merge`, event
 - Append-only history stays where it was written: ledger lines, audit
   entries, request thread entries, aid actions, checkpoint visits, venue
   bookings' `booked_by_member`, announcements' `posted_by_member`, and the
-  absorbed member's own categories. Its unused link codes are retired.
+  absorbed member's own categories. Its unused link codes and web sign-in
+  codes are retired.
 - Points: the absorbed balance moves with a pair of ledger lines of kind
   `merge` (reason `merge`: minus on the absorbed, plus on the survivor);
   its open expiry lots move to the survivor with their own dates; its
@@ -40,11 +41,12 @@ Merge rules (one unit of work, audited as `member.merge`, event
 - Moved whole (no unique key involves the member): identities,
   redemptions, honours, pending awards, open expiry lots, service requests
   (as requester and as assignee), book loans, book copies (held for, donor),
-  book donations, smile-wall photos, aid cases (as the member helped).
+  book donations, smile-wall photos, aid cases (as the member helped),
+  API tokens (one person's integrations keep working).
 - Moved, with a rule when the survivor has a twin row:
   role grants, gathering feedback, challenge team places, station
-  subscriptions, aid case staff places, contest scores: the survivor's row
-  wins, the absorbed one is dropped.
+  subscriptions, aid case staff places, contest scores, the web password
+  (`SetPassword`): the survivor's row wins, the absorbed one is dropped.
   reflections (one per book), reflection votes (one per contest): the
   survivor's wins, the absorbed one stays with the merged member (a
   reflection may be nominated, a vote is part of a result).

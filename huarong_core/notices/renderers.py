@@ -66,6 +66,7 @@ from huarong_core.events import (
     ShiftCancelled,
     ShiftChanged,
     ShiftReminder,
+    SignInCodeSent,
     VenueConflict,
     VolunteerHoursConfirmed,
     WaitlistPromoted,
@@ -73,6 +74,7 @@ from huarong_core.events import (
 )
 from huarong_core.notices.values import ChatRecipient, Notice, Priority, recipient_key
 from huarong_core.serialization import converter
+from huarong_core.services.codes import CODE_LIFETIME
 from huarong_core.storage.repositories.notifications import NoticeLookups
 from huarong_core.storage.unit_of_work import Repositories
 
@@ -986,3 +988,19 @@ async def _merged(ctx: NoticeContext, event: MembersMerged) -> list[Notice]:
         buttons=(_button("chat.notice.button_me", "/me"),),
     )
     return _to([event.survivor_id], message)
+
+
+@renders(SignInCodeSent)
+async def _sign_in_code(ctx: NoticeContext, event: SignInCodeSent) -> list[Notice]:
+    """The code, privately, to the member who asked the web portal for it. Urgent: they
+    are waiting on the sign-in page, and the code lasts minutes."""
+    message = _message(
+        _line("chat.notice.sign_in_code", community=ctx.community.name, code=event.code),
+        _line(
+            "chat.notice.sign_in_expires",
+            minutes=int(CODE_LIFETIME.total_seconds() // 60),
+            expires=_when(event.expires_at),
+        ),
+        _line("chat.notice.sign_in_ignore"),
+    )
+    return [Notice(event.member_id, message, Priority.URGENT)]

@@ -1,14 +1,14 @@
 """Linked identities: one-time link codes and the merge of two members.
 
-The rules, table by table, are in `huarong_core.commands.linking`.
+The rules, table by table, are in `huarong_core.commands.linking`. The code rules
+(alphabet, lifetime, limits) are `huarong_core.services.codes`, shared with web
+sign-in codes; `CODE_ALPHABET`, `CODE_LENGTH` and `CODE_LIFETIME` stay importable
+from here, where they were first defined.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import attrs
@@ -25,34 +25,22 @@ from huarong_core.errors import (
     WrongLinkCode,
 )
 from huarong_core.events import MembersMerged, WaitlistPromoted
+from huarong_core.services.codes import CODE_ALPHABET as CODE_ALPHABET
+from huarong_core.services.codes import CODE_LENGTH as CODE_LENGTH
+from huarong_core.services.codes import CODE_LIFETIME as CODE_LIFETIME
+from huarong_core.services.codes import (
+    MAX_WRONG_TRIES,
+    TRIES_WINDOW,
+    code_hash,
+    issue_code,
+    normal_code,
+)
 from huarong_core.services.context import Context
 from huarong_core.services.members import get_active_member, get_member
 from huarong_core.services.points import lock_member
 from huarong_core.services.registry import handles
 from huarong_core.storage.base import Row
 from huarong_core.storage.codec import as_datetime
-
-CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-CODE_LENGTH = 8
-CODE_LIFETIME = timedelta(minutes=10)
-MAX_CODES = 5
-CODES_WINDOW = timedelta(hours=1)
-MAX_WRONG_TRIES = 5
-TRIES_WINDOW = timedelta(minutes=15)
-
-
-def new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-
-
-def normal_code(text: str) -> str:
-    """What people type, as stored: case, spaces and dashes do not matter."""
-    return "".join(c for c in text.upper() if c not in " -\t")
-
-
-def code_hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
-
 
 # --- codes ---------------------------------------------------------------------------
 
@@ -63,16 +51,12 @@ async def create_link_code(ctx: Context, cmd: CreateLinkCode) -> LinkCode:
     if member_id != ctx.actor.member_id:
         ctx.require(Permission.MANAGE_IDENTITIES)
     member = await get_active_member(ctx, member_id)
-    repo = ctx.uow.linking
-    await ctx.repos.conn.lock(f"link:{ctx.community.id}:{member.id}")
-    if await repo.codes_since(member.id, ctx.now - CODES_WINDOW) >= MAX_CODES:
+    issued = await issue_code(
+        ctx, ctx.uow.linking, member.id, lock=f"link:{ctx.community.id}:{member.id}"
+    )
+    if issued is None:
         raise LinkRefused(reason="too_many_codes")
-    await repo.retire_codes(member.id, ctx.now)
-    expires_at = ctx.now + CODE_LIFETIME
-    while True:
-        code = new_code()
-        if await repo.add_code(code_hash(code), member.id, ctx.now, expires_at) is not None:
-            break
+    code, expires_at = issued
     await ctx.audit("member.link_code", f"member:{member.id}", expires_at=expires_at.isoformat())
     return LinkCode(code, member.id, expires_at)
 
@@ -143,6 +127,7 @@ async def merge_members(ctx: Context, survivor: Member, absorbed: Member) -> int
 
     await move("identities", "member_id")
     await repo.retire_codes(a, ctx.now)
+    await ctx.uow.access.retire_codes(a, ctx.now)
     points = await _merge_points(ctx, s, a)
     # Moved whole: no unique key involves the member.
     await move("redemptions", "member_id")
@@ -156,6 +141,7 @@ async def merge_members(ctx: Context, survivor: Member, absorbed: Member) -> int
     await move("book_donations", "member_id")
     await move("smile_photos", "member_id")
     await move("aid_cases", "member_id")
+    await move("api_tokens", "member_id")
     # One row per member and thing: the survivor's wins, the other is dropped or stays.
     await move("role_grants", "member_id", keys=("role", "scope_kind", "scope_key"))
     await move("gathering_feedback", "member_id", keys=("gathering_id",))
@@ -164,6 +150,9 @@ async def merge_members(ctx: Context, survivor: Member, absorbed: Member) -> int
     await move("aid_case_staff", "member_id", keys=("case_id",))
     await move("reflections", "member_id", keys=("book_id",), on_conflict="stay")
     await move("reflection_votes", "member_id", keys=("contest_id",), on_conflict="stay")
+    password = await ctx.uow.access.move_password(a, s)
+    if any(password):
+        counts["member_passwords"] = list(password)
     entries = await repo.move_contest_entries(a, s)
     if any(entries):
         counts["contest_scores"] = list(entries)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import attrs
@@ -25,6 +26,9 @@ from huarong_core.events import MemberRegistered, MemberStatusChanged, MemberUpd
 from huarong_core.services.context import Context
 from huarong_core.services.registry import handles
 from huarong_core.storage.repositories import MemberFilter
+
+_DIGITS = re.compile(r"[0-9]{1,18}")
+"""An id as people type it: ASCII digits only (`³` is a digit to `str.isdigit`)."""
 
 PROFILE_FIELDS = ("display_name", "key", "categories", "organization_id", "locale")
 SELF_SERVICE_FIELDS = frozenset({"display_name", "locale"})
@@ -201,7 +205,7 @@ async def get_member_profile(ctx: Context, cmd: GetMember) -> MemberProfile:
 async def find_member(ctx: Context, cmd: FindMember) -> MemberProfile:
     ref = cmd.ref.strip()
     number = ref.removeprefix("#")
-    found = await ctx.repos.members.get(int(number)) if number.isdigit() else None
+    found = await ctx.repos.members.get(int(number)) if _DIGITS.fullmatch(number) else None
     found = found or await ctx.repos.members.by_key(ref)
     if found is None:
         raise NotFound(entity="member", ref=ref)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from huarong_core.commands import (
     FindOrganization,
     GetOrganization,
@@ -17,6 +19,9 @@ from huarong_core.errors import AlreadyExists, NotFound
 from huarong_core.events import OrganizationRegistered, OrganizationUpdated
 from huarong_core.services.context import Context
 from huarong_core.services.registry import handles
+
+_DIGITS = re.compile(r"[0-9]{1,18}")
+"""An id as people type it: ASCII digits only (`³` is a digit to `str.isdigit`)."""
 
 
 def _optional_text(field: str, value: str | None) -> str | None:
@@ -123,7 +128,7 @@ async def find_organization(ctx: Context, cmd: FindOrganization) -> Organization
     ref = cmd.ref.strip()
     repo = ctx.repos.organizations
     number = ref.removeprefix("#")
-    found = await repo.get(int(number)) if number.isdigit() else None
+    found = await repo.get(int(number)) if _DIGITS.fullmatch(number) else None
     found = found or await repo.by_key(ref) or await repo.by_name(" ".join(ref.split()))
     if found is None:
         raise NotFound(entity="organization", ref=ref)

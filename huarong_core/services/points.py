@@ -64,6 +64,8 @@ from huarong_core.services.registry import handles
 from huarong_core.storage.codec import dumps
 
 SCORING_KINDS = frozenset({"award", "manual"})
+MAX_EXPIRY_WINDOW_DAYS = 3660
+"""How far ahead a statement looks for expiring points at most (ten years)."""
 """Ledger kinds that count toward leaderboards; spending, refunds and expiry do not."""
 SEASON_LENGTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
 
@@ -636,7 +638,13 @@ async def statement(ctx: Context, cmd: GetPointsStatement) -> PointsStatement:
     entries = await points.statement(cmd.member_id, before_id=cmd.before_id, limit=cmd.limit)
     balances = await points.balance_and_score(cmd.member_id)
     lots = await points.open_lots(cmd.member_id)
-    soon = expiring_soon(lots, ctx.now, timedelta(days=max(0, cmd.expiring_within_days)))
+    if not 0 <= cmd.expiring_within_days <= MAX_EXPIRY_WINDOW_DAYS:
+        raise InvalidValue(
+            field="expiring_within_days",
+            value=str(cmd.expiring_within_days),
+            reason="out_of_range",
+        )
+    soon = expiring_soon(lots, ctx.now, timedelta(days=cmd.expiring_within_days))
     return PointsStatement(cmd.member_id, balances[0], balances[1], tuple(entries), soon)
 
 

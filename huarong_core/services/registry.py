@@ -58,6 +58,7 @@ def _load_handlers() -> None:
     # Importing the handler modules registers them; done lazily so that
     # importing `huarong_core` stays cheap and free of import cycles.
     from huarong_core.services import (
+        access,
         aid,
         announcements,
         audit,
@@ -84,4 +85,4 @@ def _load_handlers() -> None:
 
     del audit, calendars, clubs, contests, gatherings, identities, imports, members
     del organizations, points, roles, scheduler, shop, standing, venues
-    del aid, announcements, library, linking, smile_wall, stations, volunteering
+    del access, aid, announcements, library, linking, smile_wall, stations, volunteering

@@ -39,6 +39,8 @@ from huarong_core.services.points import credit, debit, lock_member
 from huarong_core.services.registry import handles
 
 MAX_QUANTITY = 100
+MAX_STOCK = 1_000_000
+"""More than any building keeps in its shop: a bound so a typo cannot overflow a counter."""
 
 
 async def save_item(
@@ -97,9 +99,13 @@ async def restock(ctx: Context, cmd: RestockItem) -> ShopItem:
     ctx.require(Permission.MANAGE_SHOP, _station_scope(item.station))
     if cmd.quantity == 0:
         raise InvalidValue(field="quantity", value="0", reason="zero_points")
+    if abs(cmd.quantity) > MAX_STOCK:
+        raise InvalidValue(field="quantity", value=str(cmd.quantity), reason="out_of_range")
     stock = await ctx.repos.shop.adjust_stock(item.key, cmd.quantity)
     if stock is None:
         raise OutOfStock(item=item.key, wanted=-cmd.quantity, stock=item.stock)
+    if stock > MAX_STOCK:  # the unit rolls back with the refusal
+        raise InvalidValue(field="quantity", value=str(cmd.quantity), reason="out_of_range")
     await ctx.audit("shop.restock", f"item:{item.key}", quantity=cmd.quantity, stock=stock)
     return attrs.evolve(item, stock=stock)
 

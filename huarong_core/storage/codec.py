@@ -21,7 +21,13 @@ def sqlite_timestamp(value: datetime) -> str:
     """Cached: one unit of work stores the same `now` in several rows."""
     if value.tzinfo is None:
         raise ValueError("naive datetimes are not stored; pass an aware datetime")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    d = value.astimezone(UTC)
+    # Written out by hand: strftime's %Y does not pad years before 1000 on every libc,
+    # and a three-digit year neither reads back nor sorts.
+    return (
+        f"{d.year:04d}-{d.month:02d}-{d.day:02d}T"
+        f"{d.hour:02d}:{d.minute:02d}:{d.second:02d}.{d.microsecond:06d}Z"
+    )
 
 
 def as_datetime(value: Any) -> datetime:

@@ -26,6 +26,7 @@ from huarong_core.storage.repositories import (
     OutboxRepository,
     RoleRepository,
 )
+from huarong_core.storage.repositories.access import AccessRepository
 from huarong_core.storage.repositories.aid import AidRepository
 from huarong_core.storage.repositories.announcements import AnnouncementRepository
 from huarong_core.storage.repositories.clubs import ClubRepository
@@ -143,6 +144,10 @@ class Repositories:
     def linking(self) -> LinkingRepository:
         return LinkingRepository(self.conn, self.community_id)
 
+    @functools.cached_property
+    def access(self) -> AccessRepository:
+        return AccessRepository(self.conn, self.community_id)
+
 
 _BOUND = (
     "organizations",
@@ -165,6 +170,7 @@ _BOUND = (
     "aid",
     "announcements",
     "linking",
+    "access",
 )
 
 

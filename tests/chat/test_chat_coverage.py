@@ -24,6 +24,14 @@ NOT_CHAT: dict[str, str] = {
     "DefineVenue": "a structured definition: the community file",
     "GetCalendar": "an iCalendar file, served by the web adapter and `huarong calendar`",
     "SetAccountReachable": "adapters report accounts their platform refuses to reach",
+    "SendSignInCode": "the web portal's sign-in page asks for a code to be sent to chat",
+    "RedeemSignInCode": "typed on the web portal's sign-in page",
+    "SetPassword": "a password never goes through a chat: `huarong access password`, the web",
+    "CheckPassword": "the web portal's sign-in page",
+    "CreateApiToken": "a token is a secret, kept out of chat: `huarong access token`, the web",
+    "ListApiTokens": "tokens are managed where they are made: `huarong access token`, the web",
+    "RevokeApiToken": "tokens are managed where they are made: `huarong access token`, the web",
+    "AuthenticateApiToken": "the web adapter checks the token of each API request",
 }
 """Commands deliberately without a chat route, each with where it is used instead."""
 

@@ -69,6 +69,7 @@ class Cli:
 def cli(repo_root: Path) -> Cli:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUARONG_")}
     env |= {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "USER": "tester", "PYTHONIOENCODING": "utf-8"}
+    env |= {"HUARONG_WEB_LISTEN": "off"}
     return Cli(repo_root, env)
 
 

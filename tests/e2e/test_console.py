@@ -29,6 +29,7 @@ async def chat(repo_root: Path, db: str, script: str, *args: str) -> Run:
         "LC_ALL": "C.UTF-8",
         "PYTHONIOENCODING": "utf-8",
         "HUARONG_CHAT_HISTORY": os.devnull,
+        "HUARONG_WEB_LISTEN": "off",
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -22,6 +22,7 @@ def _env(fake: FakeBotApi, **extra: str) -> dict[str, str]:
         "HUARONG_TELEGRAM_TOKEN": fake.token,
         "HUARONG_TELEGRAM_API_URL": fake.base_url,
         "HUARONG_CHAT_HISTORY": os.devnull,
+        "HUARONG_WEB_LISTEN": "off",
     }
     return env | extra
 
@@ -72,7 +73,8 @@ async def test_serve_with_nothing_configured_says_so(repo_root: Path, tmp_path: 
     config.write_text(SAMPLE_COMMUNITY, encoding="utf-8")
     db = f"sqlite:///{tmp_path / 'serve.db'}"
     assert await (await _huarong(repo_root, env, "--db", db, "load", str(config))).wait() == 0
-    process = await _huarong(repo_root, env | {"LANG": "C.UTF-8"}, "--db", db, "serve")
+    env |= {"LANG": "C.UTF-8", "HUARONG_WEB_LISTEN": "off"}
+    process = await _huarong(repo_root, env, "--db", db, "serve")
     _, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 1
     assert "HUARONG_TELEGRAM_TOKEN" in err.decode()

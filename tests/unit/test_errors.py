@@ -130,6 +130,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "WrongLinkCode": {"member_id": 7},
     "LinkCodeExpired": {"member_id": 7},
     "LinkRefused": {"reason": "too_many_attempts"},
+    "SignInRefused": {"reason": "too_many_attempts"},
+    "InvalidApiToken": {"reason": "revoked"},
     # --- chat input ---
     "MissingArgument": {"argument": "member"},
     "BadArgument": {"argument": "rating", "value": "九", "reason": "not_a_number"},

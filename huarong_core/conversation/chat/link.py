@@ -26,7 +26,7 @@ from huarong_core.conversation.values import Message, Text
 from huarong_core.domain.members import IdentityRef
 from huarong_core.domain.roles import Permission
 from huarong_core.errors import LinkRefused
-from huarong_core.services.linking import CODE_LIFETIME
+from huarong_core.services.codes import CODE_LIFETIME
 
 PLATFORM = Word("link_platform", max_length=32)
 ACCOUNT = Word("link_account", max_length=255)

@@ -25,6 +25,7 @@ from huarong_core.storage.migrations import (
     m0010_linking,
     m0011_adapters,
     m0012_notifications,
+    m0013_access,
 )
 
 
@@ -48,6 +49,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "linking", m0010_linking.upgrade),
     Migration(11, "adapters", m0011_adapters.upgrade),
     Migration(12, "notifications", m0012_notifications.upgrade),
+    Migration(13, "access", m0013_access.upgrade),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -121,6 +121,22 @@ class AdapterStateRepository:
             now,
         )
 
+    async def add(self, adapter: str, key: str, value: str, now: datetime) -> str | None:
+        """Set `key` only if it has no value; the value it already had, if any."""
+        inserted = await self._conn.fetchval(
+            "INSERT INTO adapter_state (community_id, adapter, key, value, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (community_id, adapter, key) DO NOTHING"
+            " RETURNING key",
+            self._cid,
+            adapter,
+            key,
+            value,
+            now,
+        )
+        if inserted is not None:
+            return None
+        return await self.get(adapter, key)
+
     async def delete(self, adapter: str, key: str) -> None:
         await self._conn.execute(
             "DELETE FROM adapter_state WHERE community_id = $1 AND adapter = $2 AND key = $3",

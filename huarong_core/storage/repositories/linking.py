@@ -9,109 +9,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import attrs
+from huarong_core.storage.base import Row
+from huarong_core.storage.repositories.codes import OneTimeCodes, StoredCode
 
-from huarong_core.storage.base import Connection, Row
-from huarong_core.storage.codec import as_datetime, as_optional_datetime
-
-
-@attrs.frozen
-class StoredLinkCode:
-    id: int
-    member_id: int
-    created_at: datetime
-    expires_at: datetime
-    used_at: datetime | None
-    used_by: int | None
+StoredLinkCode = StoredCode
+"""A link code as stored (the shape every one-time code table shares)."""
 
 
-def _code(row: Row) -> StoredLinkCode:
-    return StoredLinkCode(
-        id=int(row["id"]),
-        member_id=int(row["member_id"]),
-        created_at=as_datetime(row["created_at"]),
-        expires_at=as_datetime(row["expires_at"]),
-        used_at=as_optional_datetime(row["used_at"]),
-        used_by=None if row["used_by"] is None else int(row["used_by"]),
-    )
+class LinkingRepository(OneTimeCodes):
+    """Link codes (`OneTimeCodes` on `link_codes`), and the row moves of a merge."""
 
-
-class LinkingRepository:
-    def __init__(self, conn: Connection, community_id: int) -> None:
-        self._conn = conn
-        self._cid = community_id
-
-    # --- link codes --------------------------------------------------------------------
-
-    async def add_code(
-        self, code_hash: str, member_id: int, now: datetime, expires_at: datetime
-    ) -> int | None:
-        """Store a code's hash; None when that hash exists already (draw another code)."""
-        value = await self._conn.fetchval(
-            "INSERT INTO link_codes (community_id, code_hash, member_id, created_at, expires_at)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (community_id, code_hash) DO NOTHING"
-            " RETURNING id",
-            self._cid,
-            code_hash,
-            member_id,
-            now,
-            expires_at,
-        )
-        return None if value is None else int(value)
-
-    async def codes_since(self, member_id: int, since: datetime) -> int:
-        return int(
-            await self._conn.fetchval(
-                "SELECT COUNT(*) FROM link_codes WHERE community_id = $1 AND member_id = $2"
-                " AND created_at >= $3",
-                self._cid,
-                member_id,
-                since,
-            )
-        )
-
-    async def retire_codes(self, member_id: int, now: datetime) -> None:
-        """End every unused, unexpired code of a member now (a newer one replaces them)."""
-        await self._conn.execute(
-            "UPDATE link_codes SET expires_at = $3 WHERE community_id = $1 AND member_id = $2"
-            " AND used_at IS NULL AND expires_at > $3",
-            self._cid,
-            member_id,
-            now,
-        )
-
-    async def code_by_hash(self, code_hash: str) -> StoredLinkCode | None:
-        row = await self._conn.fetchrow(
-            "SELECT * FROM link_codes WHERE community_id = $1 AND code_hash = $2",
-            self._cid,
-            code_hash,
-        )
-        return None if row is None else _code(row)
-
-    async def use_code(self, code_id: int, used_by: int, now: datetime) -> bool:
-        """Mark a code used; False when another redeemer was first (the row lock decides)."""
-        row = await self._conn.fetchrow(
-            "UPDATE link_codes SET used_at = $3, used_by = $4 WHERE community_id = $1"
-            " AND id = $2 AND used_at IS NULL RETURNING id",
-            self._cid,
-            code_id,
-            now,
-            used_by,
-        )
-        return row is not None
-
-    async def wrong_tries_since(self, action: str, target: str, since: datetime) -> int:
-        """Refused tries on record against `target` (whatever name the member used then)."""
-        return int(
-            await self._conn.fetchval(
-                "SELECT COUNT(*) FROM audit_log WHERE community_id = $1 AND at >= $2"
-                " AND action = $3 AND target = $4",
-                self._cid,
-                since,
-                action,
-                target,
-            )
-        )
+    code_table = "link_codes"
 
     async def merges(self) -> dict[int, int]:
         """absorbed member -> the member it was merged into, for every merged member."""

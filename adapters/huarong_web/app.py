@@ -1,0 +1,335 @@
+"""`make_app`: the web adapter as an aiohttp application to run or to mount.
+
+    app = web.Application()
+    app.add_subapp("/community", make_app(handle))
+
+Everything it needs hangs on the application under typed keys; its
+background chores (forgetting expired sessions and idempotency records)
+start and stop with the application's own lifecycle (`cleanup_ctx`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import timedelta
+
+import structlog
+from aiohttp import web
+
+from huarong_core import CommunityHandle
+from huarong_core.errors import HuarongError
+from huarong_core.inbox import AdapterState
+from huarong_web.api import (
+    API_PREFIX,
+    UNSAFE,
+    ApiRoute,
+    command_handler,
+    json_response,
+    route_table,
+)
+from huarong_web.auth import ADAPTER, SESSION_COOKIE, Authenticator, Principal
+from huarong_web.keys import AUTH, FEEDS, HANDLE, LIMITER, LOCALE, PRINCIPAL, SETTINGS
+from huarong_web.limits import RateLimiter, retry_after
+from huarong_web.openapi import build_document, docs_page
+from huarong_web.plain import PlainRoute
+from huarong_web.problems import WebProblem, negotiate_locale, problem_response
+from huarong_web.settings import WebSettings
+
+__all__ = ["client_address", "make_app", "plain_routes"]
+
+log = structlog.get_logger(__name__)
+
+IDEMPOTENCY_KEEP = timedelta(hours=24)
+CHORES_EVERY = 3600.0
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'{telegram}; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "object-src 'none'; frame-ancestors {ancestors}"
+)
+TELEGRAM_ORIGINS = "https://web.telegram.org https://*.telegram.org"
+
+
+def make_app(
+    handle: CommunityHandle,
+    settings: WebSettings | None = None,
+    *,
+    routes: Sequence[ApiRoute] | None = None,
+    extra: Sequence[PlainRoute] = (),
+) -> web.Application:
+    """The API (and, with the portal, its pages) for one community.
+
+    `routes` defaults to every command route; `extra` adds plain routes (the
+    portal adds its sign-in pages that way).
+    """
+    from huarong_web.routes import ALL_ROUTES
+    from huarong_web.signin import signin_context
+
+    settings = settings or WebSettings()
+    app = web.Application(middlewares=[_problems, _who_asks, _guard_writes])
+    app[HANDLE] = handle
+    app[SETTINGS] = settings
+    app[AUTH] = Authenticator(handle, settings.session_lifetime)
+    app[LIMITER] = RateLimiter()
+    api_routes = list(ALL_ROUTES if routes is None else routes)
+    route_table(api_routes)
+    app[FEEDS] = frozenset(r.operation_id for r in api_routes if r.feed)
+
+    def handle_of(request: web.Request) -> CommunityHandle:
+        return request.config_dict[HANDLE]
+
+    for route in api_routes:
+        app.router.add_route(
+            route.method,
+            API_PREFIX + route.path,
+            command_handler(route, handle_of),
+            name=route.operation_id,
+        )
+    plain = [*plain_routes(settings), *extra]
+    for item in plain:
+        app.router.add_route(
+            item.method, API_PREFIX + item.path, item.handler, name=item.operation_id
+        )
+    document_cache: dict[str, bytes] = {}
+
+    async def openapi(request: web.Request) -> web.StreamResponse:
+        """The OpenAPI 3.1 document of this API."""
+        base = _mount_prefix(request)
+        if base not in document_cache:
+            import json
+
+            document = build_document(api_routes, plain, base)
+            document_cache[base] = json.dumps(document, ensure_ascii=False).encode()
+        return web.Response(body=document_cache[base], content_type="application/json")
+
+    async def docs(request: web.Request) -> web.StreamResponse:
+        """A page describing every operation."""
+        import json
+
+        base = _mount_prefix(request)
+        if base not in document_cache:
+            await openapi(request)
+        document = json.loads(document_cache[base])
+        page = docs_page(document, f"{base}{API_PREFIX}/openapi.json")
+        return web.Response(text=page, content_type="text/html")
+
+    app.router.add_get(API_PREFIX + "/openapi.json", openapi, name="openapi")
+    app.router.add_get(API_PREFIX + "/docs", docs, name="docs")
+    app.on_response_prepare.append(_security_headers)
+    app.cleanup_ctx.append(_chores)
+    app.cleanup_ctx.append(signin_context)  # the sign-in's own HTTP client (Matrix)
+    return app
+
+
+def _mount_prefix(request: web.Request) -> str:
+    """Where the application is mounted (`/community` in a host app), for the document."""
+    return request.path[: request.path.find(API_PREFIX)]
+
+
+# --- the session -------------------------------------------------------------------
+
+
+def plain_routes(settings: WebSettings) -> list[PlainRoute]:
+    """The routes that are not one command each: the session, sign-in, photo files."""
+    from huarong_web.photos import photo_routes
+    from huarong_web.signin import signin_routes
+
+    return [*session_routes(), *signin_routes(settings), *photo_routes()]
+
+
+def session_routes() -> list[PlainRoute]:
+    from huarong_web.signin import SessionInfo
+
+    async def get_session(request: web.Request) -> web.StreamResponse:
+        principal: Principal = request[PRINCIPAL]
+        if not principal.signed_in:
+            raise WebProblem(401, "sign_in_required")
+        return json_response(request, SessionInfo.of(principal).as_json())
+
+    async def end_session(request: web.Request) -> web.StreamResponse:
+        principal: Principal = request[PRINCIPAL]
+        if principal.kind != "session":
+            raise WebProblem(401, "sign_in_required")
+        from huarong_web.auth import csrf_ok
+
+        if not csrf_ok(principal, request):
+            raise WebProblem(403, "csrf")
+        await request.config_dict[AUTH].end_session(principal)
+        response = web.Response(status=204)
+        response.del_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    return [
+        PlainRoute(
+            "GET",
+            "/session",
+            get_session,
+            "sign-in",
+            "Who is signed in, with the CSRF token to send on changes.",
+            response=SessionInfo,
+            signed_in=True,
+            name="GetSession",
+        ),
+        PlainRoute(
+            "DELETE",
+            "/session",
+            end_session,
+            "sign-in",
+            "Sign out.",
+            status=204,
+            signed_in=True,
+            name="SignOut",
+        ),
+    ]
+
+
+# --- middlewares -------------------------------------------------------------------
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def _problems(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every refusal as a problem document in the reader's language; a bug as a 500
+    that says nothing about the inside (and is logged with its traceback)."""
+    try:
+        return await handler(request)
+    except (WebProblem, HuarongError) as exc:
+        return problem_response(exc, _locale(request), request.path)
+    except web.HTTPException as exc:
+        if exc.status in (404, 405):
+            code = "no_such_resource" if exc.status == 404 else "method_not_allowed"
+            problem = WebProblem(exc.status, code, headers=_allow(exc))
+            return problem_response(problem, _locale(request), request.path)
+        if exc.status == 413:
+            return problem_response(WebProblem(413, "too_large", {"limit": "-"}), _locale(request))
+        raise
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("web.unexpected", method=request.method, route=_route_name(request))
+        return problem_response(WebProblem(500, "internal"), _locale(request), request.path)
+
+
+def _allow(exc: web.HTTPException) -> dict[str, str]:
+    allow = exc.headers.get("Allow")
+    return {"Allow": allow} if allow else {}
+
+
+def _route_name(request: web.Request) -> str:
+    route = request.match_info.route
+    return route.name or "-" if route is not None else "-"
+
+
+def _locale(request: web.Request) -> str:
+    found = request.get(LOCALE)
+    if isinstance(found, str):
+        return found
+    principal = request.get(PRINCIPAL)
+    fallback = principal.locale if isinstance(principal, Principal) else None
+    if fallback is None and HANDLE in request.config_dict:
+        fallback = request.config_dict[HANDLE].community.locale
+    return negotiate_locale(request.headers.get("Accept-Language"), fallback)
+
+
+@web.middleware
+async def _who_asks(request: web.Request, handler: Handler) -> web.StreamResponse:
+    auth: Authenticator = request.config_dict[AUTH]
+    principal = await auth.principal(request)
+    route = request.match_info.route
+    feed = route.name is not None and route.name in request.config_dict[FEEDS]
+    if principal.kind == "anonymous" and feed and request.query.get("access_token"):
+        # Calendar apps cannot send headers: a read-scoped token may ride in the URL
+        # of a feed (and only a feed: `access_token` is ignored elsewhere).
+        principal = await auth.principal_from_token(request.query["access_token"])
+    request[PRINCIPAL] = principal
+    request[LOCALE] = _locale(request)
+    return await handler(request)
+
+
+@web.middleware
+async def _guard_writes(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Unsafe requests: same-origin only (a browser's cross-site form or fetch is
+    refused before anything runs), and within the write limits."""
+    if request.method not in UNSAFE:
+        return await handler(request)
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != "null" and not _same_origin(request, origin):
+        raise WebProblem(403, "cross_site")
+    settings: WebSettings = request.config_dict[SETTINGS]
+    limiter: RateLimiter = request.config_dict[LIMITER]
+    principal: Principal = request[PRINCIPAL]
+    waits = [limiter.take("write-ip", client_address(request), settings.write_limit_per_ip)]
+    if principal.signed_in:
+        waits.append(limiter.take("write-member", principal.key, settings.write_limit_per_member))
+    wait = max(waits)
+    if wait > 0:
+        raise WebProblem(429, "too_many", headers={"Retry-After": retry_after(wait)})
+    return await handler(request)
+
+
+def _same_origin(request: web.Request, origin: str) -> bool:
+    from yarl import URL
+
+    try:
+        url = URL(origin)
+    except ValueError:
+        return False
+    host = request.headers.get("X-Forwarded-Host") if _trusted(request) else None
+    return url.raw_authority == (host or request.host)
+
+
+def _trusted(request: web.Request) -> bool:
+    return bool(request.config_dict[SETTINGS].trust_forwarded)
+
+
+def client_address(request: web.Request) -> str:
+    if _trusted(request):
+        forwarded = request.headers.get("X-Forwarded-For")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.remote or "-"
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    settings: WebSettings = request.config_dict[SETTINGS]
+    framed = settings.mini_app and bool(settings.telegram_bot_token)
+    ancestors = f"'self' {TELEGRAM_ORIGINS}" if framed else "'none'"
+    telegram = " https://telegram.org" if settings.telegram_bot_token else ""
+    headers = response.headers
+    headers.setdefault(
+        "Content-Security-Policy", CSP.format(telegram=telegram, ancestors=ancestors)
+    )
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
+    headers.setdefault("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
+    if not framed:
+        headers.setdefault("X-Frame-Options", "DENY")
+    if request.secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.path.startswith(API_PREFIX) or "/api/" in request.path:
+        headers.setdefault("Cache-Control", "no-store")
+
+
+async def _chores(app: web.Application) -> AsyncIterator[None]:
+    """Forget expired sessions and old idempotency records, hourly."""
+
+    async def loop() -> None:
+        handle = app[HANDLE]
+        state = AdapterState(handle, ADAPTER)
+        while True:
+            try:
+                await app[AUTH].prune()
+                await state.prune("idem:", handle.now() - IDEMPOTENCY_KEEP)
+            except HuarongError as exc:
+                log.warning("web.chores_failed", error=type(exc).__name__)
+            await asyncio.sleep(CHORES_EVERY)
+
+    task = asyncio.create_task(loop(), name="huarong-web-chores")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

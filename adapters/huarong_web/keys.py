@@ -1,0 +1,27 @@
+"""Typed keys for what the web application keeps on itself (no globals)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from huarong_core import CommunityHandle
+    from huarong_web.auth import Authenticator, Principal
+    from huarong_web.limits import RateLimiter
+    from huarong_web.settings import WebSettings
+
+__all__ = ["AUTH", "FEEDS", "HANDLE", "LIMITER", "LOCALE", "PRINCIPAL", "SETTINGS"]
+
+HANDLE: web.AppKey[CommunityHandle] = web.AppKey("huarong.handle")
+SETTINGS: web.AppKey[WebSettings] = web.AppKey("huarong.settings")
+AUTH: web.AppKey[Authenticator] = web.AppKey("huarong.auth")
+LIMITER: web.AppKey[RateLimiter] = web.AppKey("huarong.limiter")
+FEEDS: web.AppKey[frozenset[str]] = web.AppKey("huarong.feeds")
+"""The operationIds of calendar feeds (where `?access_token=` is read)."""
+
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("huarong.principal")
+"""Who asks (set by the first middleware on every request)."""
+LOCALE: web.RequestKey[str] = web.RequestKey("huarong.locale")
+"""The language answers are written in."""

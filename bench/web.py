@@ -1,0 +1,676 @@
+"""The web API over loopback HTTP: a leaderboard read and an RSVP write, against a bare handler.
+
+Prints, never asserts. One run measures, side by side, with the load sent
+from this process over N keep-alive connections (default 32) to a server
+process of its own (so the server's CPU time is its own):
+
+- **bare aiohttp**: a handler answering a small JSON document (the same
+  `AppRunner`/`TCPSite` setup, no access log): the ceiling of an aiohttp
+  server on this machine;
+- **GET leaderboard**: the `GetLeaderboard` route (top 20 of the all-time
+  board) of `huarong_web.make_app`, signed in with a session cookie (one
+  session per connection), and again with an API bearer token (`read`
+  scope);
+- **POST RSVP**: the `RespondToGathering` route with a session cookie and its
+  `X-CSRF-Token`: each connection has members of its own, and each member
+  answers going and not going in turn, so every request changes an RSVP
+  (and records an event).
+
+The community is the demo building (`huarong_core.demo.seed_demo`) plus
+extra members with points, on a SQLite file in a temp folder, and with
+`--pg [URL]` also on PostgreSQL, in a schema of its own (`bench_web`, created
+before and dropped after). Routes are found by operationId. The servers run
+pinned to one CPU and this process to the others (`--no-pin` to leave it to
+the scheduler): on a 2-core machine that keeps the load off the server's core.
+
+    .venv/bin/python bench/web.py [--connections N] [--seconds S | --requests N]
+    .venv/bin/python bench/web.py --pg          # also PostgreSQL (default URL below)
+    .venv/bin/python bench/web.py --profile     # the Huarong rows under cProfile
+    .venv/bin/python bench/web.py --py-spy      # ... sampled by py-spy (pip install py-spy)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from bench.bench_foundation import _prepare_schema as prepare_schema
+from bench.loopback import (
+    PROFILING,
+    Exchanges,
+    ServerProcess,
+    control_loop,
+    free_port,
+    hammer,
+    http_request,
+    percentile,
+    prepare_profiling,
+    print_profile,
+    quiet_server_logs,
+    say,
+)
+from huarong_core import Actor, CommunityHandle, Huarong, ImportMembers, MemberRow
+from huarong_core.commands import CreateApiToken, ListGatherings, RecordActivities
+from huarong_core.demo import all_members, demo_activities, seed_demo
+from huarong_core.storage import Connection, Database, parse_database_url
+from huarong_core.storage.postgres import PostgresDatabase
+from huarong_core.storage.sqlite import SqliteDatabase
+from huarong_core.storage.url import PostgresURL, SqliteURL
+from huarong_core.testing import FrozenClock
+from huarong_web import RateLimit, WebSettings, make_app
+from huarong_web.api import API_PREFIX, route_table
+from huarong_web.auth import CSRF_HEADER, SESSION_COOKIE
+from huarong_web.keys import AUTH
+from huarong_web.routes import ALL_ROUTES
+
+SYSTEM = Actor.system("bench")
+DEMO_DIR = Path(__file__).resolve().parent.parent / "examples" / "huarong"
+BARE_PATH = "/bare"
+BARE_ANSWER = {
+    "board": "all",
+    "entries": [{"rank": 1, "member_id": 2, "display_name": "李敏", "score": 71}],
+}
+"""About the size of one leaderboard entry: a small JSON document."""
+LEADERBOARD = {"board": "all"}
+LEADERBOARD_QUERY = "?limit=20"
+SCHEMA = "bench_web"
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+POOL = 8
+CHUNK = 500
+UNLIMITED = RateLimit(1_000_000_000, 1.0)
+"""The write limits (per address and per member) still run, but never bind: every
+request of the bench comes from 127.0.0.1."""
+ANSWERS = ("going", "not_going")
+READ_GOAL = 0.50
+WRITE_GOAL = 0.25
+
+
+# --- the servers (each runs as `web.py --serve KIND` in its own process) -------------------
+
+
+async def serve_bare(args: argparse.Namespace) -> None:
+    async def bare(request: web.Request) -> web.Response:
+        return web.json_response(BARE_ANSWER)
+
+    app = web.Application()
+    app.router.add_get(BARE_PATH, bare)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    say({"port": port})
+    try:
+        await control_loop()
+    finally:
+        await runner.cleanup()
+
+
+async def add_members(handle: CommunityHandle, count: int) -> None:
+    """`count` more members, with the demo's kind of history (salons, volunteering)."""
+    before = {m.id for m in await all_members(handle, SYSTEM)}
+    rows = tuple(MemberRow(line=i + 2, name=f"Bench member {i}", locale="en") for i in range(count))
+    for start in range(0, len(rows), CHUNK):
+        await handle.execute(ImportMembers("bench", rows[start : start + CHUNK]), actor=SYSTEM)
+    added = [m for m in await all_members(handle, SYSTEM) if m.id not in before]
+    activities = demo_activities(added)
+    for start in range(0, len(activities), CHUNK):
+        await handle.execute(RecordActivities(activities[start : start + CHUNK]), actor=SYSTEM)
+
+
+async def open_gathering(handle: CommunityHandle) -> int:
+    """A gathering still ahead with no seat limit (else the largest), so answers never
+    queue on a waitlist."""
+    now = handle.now()
+    ahead = [g for g in await handle.execute(ListGatherings(), actor=SYSTEM) if g.starts_at > now]
+    ahead.sort(key=lambda g: (g.capacity is not None, -(g.capacity or 0)))
+    return ahead[0].id
+
+
+async def serve_huarong(args: argparse.Namespace) -> None:
+    database: str | Database
+    url = pg_url(args.pg) if args.pg else None
+    if url is not None:
+        await prepare_schema(url, drop=False)
+        database = PostgresDatabase(postgres(url), min_size=POOL, max_size=POOL)
+    else:
+        sqlite_url = parse_database_url(f"sqlite:///{Path(args.folder) / 'web.db'}")
+        assert isinstance(sqlite_url, SqliteURL)
+        database = SqliteDatabase(sqlite_url, readers=args.sqlite_readers)
+    runner: web.AppRunner | None = None
+    try:
+        # The demo's dates are set around the test suite's moment (2026-07-01).
+        async with Huarong(database, clock=FrozenClock()) as huarong:
+            handle = await seed_demo(huarong, DEMO_DIR, actor=SYSTEM)
+            await add_members(handle, args.members)
+            if url is not None:
+                await analyze(postgres(url))
+            members = [m for m in await all_members(handle, SYSTEM) if m.is_active]
+            gathering = await open_gathering(handle)
+            settings = WebSettings(write_limit_per_ip=UNLIMITED, write_limit_per_member=UNLIMITED)
+            app = make_app(handle, settings)
+            sessions = []
+            for member in members[: max(args.connections, args.writers)]:
+                token, session = await app[AUTH].start_session(
+                    member.id, member.display_name, "code", "en"
+                )
+                sessions.append((token, session.csrf))
+            secret = await handle.execute(
+                CreateApiToken("bench", frozenset({"read"}), member_id=members[0].id), actor=SYSTEM
+            )
+            routes = route_table(ALL_ROUTES)
+            leaderboard = routes["GetLeaderboard"].path.format(**LEADERBOARD)
+            rsvp = routes["RespondToGathering"].path.format(gathering_id=gathering)
+
+            async def count_events() -> dict[str, Any]:
+                async def read(conn: Connection) -> int:
+                    value = await conn.fetchval(
+                        "SELECT count(*) FROM outbox WHERE community_id = $1", handle.community.id
+                    )
+                    return int(value)
+
+                return {"events": await huarong.db.run_read(read)}
+
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            port = free_port()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            segments = [0]
+
+            async def profile() -> dict[str, Any]:
+                PROFILING.start()
+                return {}
+
+            async def cut() -> dict[str, Any]:
+                segments[0] += 1
+                path = f"{args.profile_to}.{segments[0]}"
+                PROFILING.cut(path)
+                return {"path": path}
+
+            say(
+                {
+                    "port": port,
+                    "members": len(members),
+                    "gathering": gathering,
+                    "leaderboard": API_PREFIX + leaderboard + LEADERBOARD_QUERY,
+                    "rsvp": API_PREFIX + rsvp,
+                    "sessions": sessions,
+                    "token": secret.token,
+                }
+            )
+            try:
+                await control_loop({"events": count_events, "profile": profile, "cut": cut})
+            finally:
+                await runner.cleanup()
+    finally:
+        if url is not None:
+            await prepare_schema(url, drop=True)
+
+
+SERVERS = {"bare": serve_bare, "huarong": serve_huarong}
+
+
+def serve(args: argparse.Namespace) -> None:
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})  # before any thread starts: they inherit it
+    quiet_server_logs()
+    if args.profile_to:
+        prepare_profiling()  # each row's part is written when the driver says `cut`
+    asyncio.run(SERVERS[args.serve](args))
+
+
+async def analyze(url: PostgresURL) -> None:
+    """What autovacuum would do soon after a load this size: without statistics the
+    planner reads the fresh tables badly (a leaderboard read took ≈ 4× as long)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url.dsn, server_settings={"search_path": SCHEMA})
+    try:
+        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", SCHEMA)
+        for table in tables:
+            await conn.execute(f'ANALYZE "{table["tablename"]}"')
+    finally:
+        await conn.close()
+
+
+def pg_url(base: str) -> str:
+    """`base` in the schema `bench_web` (`_prepare_schema` creates and drops it)."""
+    return f"{base}{'&' if '?' in base else '?'}schema={SCHEMA}"
+
+
+def postgres(url: str) -> PostgresURL:
+    parsed = parse_database_url(url)
+    if isinstance(parsed, PostgresURL):
+        return parsed
+    raise SystemExit(f"--pg must be a postgresql:// URL, not {parsed.redacted()}")
+
+
+# --- the driver ------------------------------------------------------------------------------
+
+Requests = Callable[[int], tuple[int, bytes] | None]
+
+
+def reads(port: int, path: str, headers: Sequence[dict[str, str]]) -> Requests:
+    """The same GET again and again, each connection with its own headers."""
+    ready = [http_request("GET", path, port, h) for h in headers]
+    return lambda connection: (0, ready[connection % len(ready)])
+
+
+def rsvps(port: int, path: str, sessions: Sequence[tuple[str, str]], connections: int) -> Requests:
+    """Connection `c` speaks for the sessions `c`, `c + connections`, ... in turn; each
+    member answers going, then not going, then going ... so every answer changes the
+    RSVP (the count goes on across the warm-up and the timed run)."""
+    own = [list(range(c, len(sessions), connections)) for c in range(connections)]
+    made: dict[tuple[int, str], bytes] = {}
+    for index, (token, csrf) in enumerate(sessions):
+        headers = {
+            "Cookie": f"{SESSION_COOKIE}={token}",
+            CSRF_HEADER: csrf,
+            "Content-Type": "application/json",
+        }
+        for answer in ANSWERS:
+            body = json.dumps({"answer": answer}).encode()
+            made[(index, answer)] = http_request("POST", path, port, headers, body)
+    sent = [0] * connections
+
+    def next_request(connection: int) -> tuple[int, bytes]:
+        k = sent[connection]
+        sent[connection] = k + 1
+        mine = own[connection]
+        answer = ANSWERS[(k // len(mine)) % len(ANSWERS)]
+        return k, made[(mine[k % len(mine)], answer)]
+
+    return next_request
+
+
+def limited(requests: Requests, count: int) -> Requests:
+    """At most `count` requests in all, over every connection."""
+    left = [count]
+
+    def next_request(connection: int) -> tuple[int, bytes] | None:
+        if left[0] <= 0:
+            return None
+        left[0] -= 1
+        return requests(connection)
+
+    return next_request
+
+
+@dataclass
+class Row:
+    label: str
+    database: str
+    exchanges: Exchanges
+    server_cpu: float
+    driver_cpu: float
+    checked: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.exchanges.count / self.exchanges.seconds
+
+    @property
+    def cpu_us(self) -> float:
+        return self.server_cpu / self.exchanges.count * 1e6
+
+    @property
+    def errors(self) -> int:
+        return self.exchanges.failures()
+
+
+async def run_row(
+    server: ServerProcess,
+    label: str,
+    database: str,
+    requests: Requests,
+    args: argparse.Namespace,
+    check_events: bool = False,
+) -> Row:
+    print(f"{label} ({database}) ...", end="", flush=True)
+    if args.warmup > 0:
+        await hammer(server.port, args.connections, requests, seconds=args.warmup)
+    events_before = int((await server.ask("events"))["events"]) if check_events else 0
+    timed = requests if args.requests is None else limited(requests, args.requests)
+    profiling = args.profile and server.kind == "huarong"
+    if profiling:
+        await server.ask("profile")
+    spy = await PySpy.start(server, label) if args.py_spy and server.kind == "huarong" else None
+    cpu_before = await server.cpu()
+    driver_before = time.process_time()
+    seconds = None if args.requests is not None else args.seconds
+    exchanges = await hammer(server.port, args.connections, timed, seconds=seconds)
+    driver_cpu = time.process_time() - driver_before
+    cpu_after = await server.cpu()
+    profile = Path((await server.ask("cut"))["path"]) if profiling else None
+    if spy is not None:
+        await spy.stop()
+    row = Row(label, database, exchanges, cpu_after - cpu_before, driver_cpu)
+    if check_events:
+        events = int((await server.ask("events"))["events"]) - events_before
+        ok = exchanges.count - row.errors
+        mark = "" if events == ok else "!! "
+        row.checked = f"{mark}{events:,} RSVP events recorded for {ok:,} answers"
+    print(
+        f" {row.rate:,.0f} requests/s ({exchanges.count:,} in {exchanges.seconds:.2f} s)"
+        f"{'; ' + row.checked if row.checked else ''}",
+        flush=True,
+    )
+    if row.errors:
+        print(f"  !! {row.errors:,} answers were not 2xx: statuses {exchanges.by_status()}")
+    if profile is not None:
+        print(f"\n=== {label} ({database}), under cProfile ===")
+        print_profile(profile, exchanges.count, args.profile_lines, KEY_FUNCTIONS, "request")
+        print()
+    if spy is not None:
+        print(f"\n=== {label} ({database}), sampled by py-spy (threads holding the GIL) ===")
+        spy.report(exchanges.count, args.profile_lines)
+        print()
+    return row
+
+
+class PySpy:
+    """`py-spy record` of the server during a timed row: samples of whichever thread
+    holds the GIL, so what Python itself costs per request, without cProfile's
+    overhead (and its blindness to time spent waiting for the GIL)."""
+
+    RATE = 500
+
+    def __init__(self, process: asyncio.subprocess.Process, output: Path) -> None:
+        self.process = process
+        self.output = output
+
+    @classmethod
+    async def start(cls, server: ServerProcess, label: str) -> PySpy:
+        binary = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        slug = re.sub(r"[^a-z]+", "-", label.lower()).strip("-")
+        output = server.log.with_name(f"py-spy-{slug}.txt")
+        process = await asyncio.create_subprocess_exec(
+            binary,
+            "record",
+            "--pid",
+            str(server.process.pid),
+            "--rate",
+            str(cls.RATE),
+            "--format",
+            "raw",
+            "--nolineno",
+            "--gil",
+            "--nonblocking",
+            "--output",
+            str(output),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        await asyncio.sleep(0.5)  # it attaches before the row starts
+        return cls(process, output)
+
+    async def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)  # it writes what it has, then ends
+        await asyncio.wait_for(self.process.wait(), timeout=60)
+
+    def report(self, requests: int, limit: int) -> None:
+        """Self and total time by function, in µs of GIL-holding time per request."""
+        if not self.output.exists():
+            print("(py-spy wrote nothing: is it installed, and may it attach?)")
+            return
+        roots: dict[str, int] = {}
+        own: dict[str, int] = {}
+        total: dict[str, int] = {}
+        samples = 0
+        for line in self.output.read_text().splitlines():
+            stack, _, count_text = line.rpartition(" ")
+            if not stack or not count_text.isdigit():
+                continue
+            count = int(count_text)
+            samples += count
+            frames = stack.split(";")
+            roots[frames[0]] = roots.get(frames[0], 0) + count
+            own[frames[-1]] = own.get(frames[-1], 0) + count
+            for frame in set(frames):
+                total[frame] = total.get(frame, 0) + count
+        scale = 1e6 / self.RATE / requests
+        print(f"GIL held: {samples * scale:,.0f} µs/request ({samples:,} samples)")
+        for title, table in (("thread", roots), ("self", own), ("total (inclusive)", total)):
+            print(f"\n{'µs/request':>10}  by {title}")
+            for frame, count in sorted(table.items(), key=lambda kv: -kv[1])[:limit]:
+                print(f"{count * scale:>10,.1f}  {frame}")
+
+
+async def start(
+    kind: str, folder: Path, args: argparse.Namespace, extra: Sequence[str] = ()
+) -> ServerProcess:
+    await asyncio.to_thread(folder.mkdir)
+    flags = [
+        "--folder",
+        str(folder),
+        "--members",
+        str(args.members),
+        "--connections",
+        str(args.connections),
+        "--writers",
+        str(args.writers),
+        "--sqlite-readers",
+        str(args.sqlite_readers),
+        *(["--cpu", str(args.cpu)] if args.cpu is not None else []),
+        *extra,
+    ]
+    return await ServerProcess.start(__file__, kind, flags, folder / f"{kind}.log")
+
+
+async def huarong_rows(
+    folder: Path, database: str, args: argparse.Namespace, extra: Sequence[str]
+) -> list[Row]:
+    server = await start("huarong", folder, args, extra)
+    ready = server.ready
+    print(
+        f"Huarong on {database}: {ready['members']:,} members, RSVPs to gathering"
+        f" {ready['gathering']}, {len(ready['sessions']):,} sessions"
+    )
+    sessions = [(str(t), str(c)) for t, c in ready["sessions"]]
+    cookies = [{"Cookie": f"{SESSION_COOKIE}={token}"} for token, _ in sessions]
+    bearer = [{"Authorization": f"Bearer {ready['token']}"}]
+    writers = sessions[: args.writers]
+    try:
+        return [
+            await run_row(
+                server,
+                "GET leaderboard, session cookie",
+                database,
+                reads(server.port, ready["leaderboard"], cookies[: args.connections]),
+                args,
+            ),
+            await run_row(
+                server,
+                "GET leaderboard, API token",
+                database,
+                reads(server.port, ready["leaderboard"], bearer),
+                args,
+            ),
+            await run_row(
+                server,
+                "POST RSVP (going / not going), session",
+                database,
+                rsvps(server.port, ready["rsvp"], writers, args.connections),
+                args,
+                check_events=True,
+            ),
+        ]
+    finally:
+        await server.stop()
+
+
+async def drive(args: argparse.Namespace) -> None:
+    rows: list[Row] = []
+    if args.cpu is not None:
+        others = ", ".join(str(c) for c in sorted(os.sched_getaffinity(0)))
+        print(f"servers pinned to CPU {args.cpu}, this process (the load) to CPU {others}")
+    else:
+        print("not pinned: servers and load on any CPU")
+    with tempfile.TemporaryDirectory(prefix="huarong-bench-web-") as name:
+        folder = Path(name)
+        profile_to = folder / "sqlite" / "huarong.prof"
+        if not args.profile:
+            bare = await start("bare", folder / "bare", args)
+            try:
+                # The same header shape as the signed-in reads: parsing costs the same.
+                headers = [{"Cookie": f"{SESSION_COOKIE}={'x' * 43}"}]
+                rows.append(
+                    await run_row(
+                        bare,
+                        "bare aiohttp (small JSON)",
+                        "-",
+                        reads(bare.port, BARE_PATH, headers),
+                        args,
+                    )
+                )
+            finally:
+                await bare.stop()
+        extra = ["--profile-to", str(profile_to)] if args.profile else []
+        rows += await huarong_rows(folder / "sqlite", "SQLite", args, extra)
+        if args.pg and not args.profile:
+            rows += await huarong_rows(folder / "postgres", "PostgreSQL", args, ["--pg", args.pg])
+    print()
+    print_rows(rows, args)
+    if not args.profile:
+        verdict(rows)
+
+
+KEY_FUNCTIONS = (
+    ("web_protocol.py", "_handle_request", "aiohttp: the request, all of it"),
+    ("app.py", "_problems", "  middlewares and the handler"),
+    ("auth.py", "principal", "    who asks (session or token)"),
+    ("api.py", "handler", "    the route's handler"),
+    ("app.py", "execute", "      CommunityHandle.execute"),
+    ("api.py", "json_response", "      the JSON answer"),
+    ("app.py", "_security_headers", "  security headers"),
+)
+"""What the loop's time is summed by (file, function): the path of one request."""
+
+
+def print_rows(rows: Sequence[Row], args: argparse.Namespace) -> None:
+    bare = next((r for r in rows if r.database == "-"), None)
+    header = (
+        f"| {'route':<40} | database   | requests | requests/s |  p50 |  p95 |  p99 | errors |"
+        f" CPU µs/req | driver CPU | vs bare | by CPU |"
+    )
+    print(header)
+    print("|" + "|".join("-" * len(part) for part in header.split("|")[1:-1]) + "|")
+    for row in rows:
+        latencies = row.exchanges.latencies
+        driver = row.driver_cpu / row.exchanges.seconds
+        ratio = f"{row.rate / bare.rate:.2f}×" if bare is not None else "–"
+        by_cpu = f"{bare.cpu_us / row.cpu_us:.2f}×" if bare is not None else "–"
+        print(
+            f"| {row.label:<40} | {row.database:<10} | {row.exchanges.count:>8,} |"
+            f" {row.rate:>10,.0f} | {percentile(latencies, 50):>4.1f} |"
+            f" {percentile(latencies, 95):>4.1f} | {percentile(latencies, 99):>4.1f} |"
+            f" {row.errors:>6,} | {row.cpu_us:>10,.0f} | {driver:>10.0%} |"
+            f" {ratio:>7} | {by_cpu:>6} |"
+        )
+    print(
+        f"(latencies in ms, per request; {args.connections} connections, each one request at"
+        " a time; CPU: the server process, all threads;\n driver CPU: this process's share of a"
+        " core; errors: answers that were not 2xx;\n vs bare: requests/s over the bare"
+        " handler's; by CPU: the bare handler's CPU per request over this row's, what\n"
+        " vs bare would be if both servers were held by their CPU alone)"
+    )
+
+
+def verdict(rows: Sequence[Row]) -> None:
+    bare = next((r for r in rows if r.database == "-"), None)
+    if bare is None:
+        return
+    print()
+    for row in rows:
+        if row.database == "-":
+            continue
+        goal = WRITE_GOAL if row.label.startswith("POST") else READ_GOAL
+        ratio = row.rate / bare.rate
+        met = "met" if ratio >= goal and not row.errors else "missed"
+        print(
+            f"goal: {row.label} ({row.database}) >= {goal:.0%} of the bare handler's"
+            f" requests/s: {row.rate:,.0f} / {bare.rate:,.0f} = {ratio:.0%}, {met}"
+            f" (by CPU per request: {bare.cpu_us / row.cpu_us:.0%})"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="The web API over loopback: leaderboard reads and RSVP writes per second."
+    )
+    parser.add_argument("--connections", type=int, default=32, help="keep-alive connections")
+    parser.add_argument("--seconds", type=float, default=10.0, help="timed seconds per row")
+    parser.add_argument(
+        "--requests", type=int, help="timed requests per row (instead of --seconds)"
+    )
+    parser.add_argument("--warmup", type=float, default=2.0, help="untimed seconds before each row")
+    parser.add_argument("--members", type=int, default=2000, help="members added to the demo's 50")
+    parser.add_argument("--writers", type=int, default=256, help="members answering the RSVP row")
+    parser.add_argument(
+        "--pg",
+        nargs="?",
+        const=DEFAULT_PG,
+        help=f"also on PostgreSQL, at this URL (default {DEFAULT_PG}), schema {SCHEMA}",
+    )
+    parser.add_argument(
+        "--sqlite-readers",
+        type=int,
+        default=2,
+        help="SQLite reader threads (the library's default: 2; 0 reads on the writer's)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="only the Huarong rows on SQLite, under cProfile; prints where time goes",
+    )
+    parser.add_argument(
+        "--py-spy",
+        action="store_true",
+        help="sample the Huarong server with py-spy during each row (pip install py-spy)",
+    )
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="servers on one CPU, this process on the others (default: on)",
+    )
+    parser.add_argument("--profile-lines", type=int, default=40)
+    # The server side of the benchmark: this file runs itself once per server.
+    parser.add_argument("--serve", choices=sorted(SERVERS), help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--profile-to", help=argparse.SUPPRESS)
+    parser.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve(args)
+        return
+    if args.pg:
+        postgres(pg_url(args.pg))  # refuse anything else before starting
+    if args.writers < args.connections:
+        parser.error("--writers must be at least --connections (each connection has its own)")
+    args.cpu = None
+    cpus = sorted(os.sched_getaffinity(0))
+    if args.pin and len(cpus) >= 2:
+        args.cpu = cpus[-1]
+        os.sched_setaffinity(0, set(cpus[:-1]))
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    asyncio.run(drive(args))
+
+
+if __name__ == "__main__":
+    main()
