@@ -42,7 +42,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ from bench.loopback import (
     Exchanges,
     ServerProcess,
     control_loop,
+    cpu_seconds,
     free_port,
     hammer,
     http_request,
@@ -66,8 +67,17 @@ from bench.loopback import (
     say,
 )
 from huarong_core import Actor, CommunityHandle, Huarong, ImportMembers, MemberRow
-from huarong_core.commands import CreateApiToken, ListGatherings, RecordActivities
+from huarong_core.commands import (
+    AuthenticateApiToken,
+    CreateApiToken,
+    GetLeaderboard,
+    ListGatherings,
+    RecordActivities,
+    RespondToGathering,
+)
 from huarong_core.demo import all_members, demo_activities, seed_demo
+from huarong_core.domain.gatherings import Answer
+from huarong_core.domain.members import Member
 from huarong_core.storage import Connection, Database, parse_database_url
 from huarong_core.storage.postgres import PostgresDatabase
 from huarong_core.storage.sqlite import SqliteDatabase
@@ -80,6 +90,7 @@ from huarong_web.keys import AUTH
 from huarong_web.routes import ALL_ROUTES
 
 SYSTEM = Actor.system("bench")
+DEMO_MEMBERS = 50
 DEMO_DIR = Path(__file__).resolve().parent.parent / "examples" / "huarong"
 BARE_PATH = "/bare"
 BARE_ANSWER = {
@@ -97,6 +108,8 @@ UNLIMITED = RateLimit(1_000_000_000, 1.0)
 """The write limits (per address and per member) still run, but never bind: every
 request of the bench comes from 127.0.0.1."""
 ANSWERS = ("going", "not_going")
+FLOOR_SECONDS = 4.0
+"""Per command of the in-process rows (no HTTP)."""
 READ_GOAL = 0.50
 WRITE_GOAL = 0.25
 
@@ -143,7 +156,7 @@ async def open_gathering(handle: CommunityHandle) -> int:
 
 
 async def serve_huarong(args: argparse.Namespace) -> None:
-    database: str | Database
+    database: Database
     url = pg_url(args.pg) if args.pg else None
     if url is not None:
         await prepare_schema(url, drop=False)
@@ -152,7 +165,6 @@ async def serve_huarong(args: argparse.Namespace) -> None:
         sqlite_url = parse_database_url(f"sqlite:///{Path(args.folder) / 'web.db'}")
         assert isinstance(sqlite_url, SqliteURL)
         database = SqliteDatabase(sqlite_url, readers=args.sqlite_readers)
-    runner: web.AppRunner | None = None
     try:
         # The demo's dates are set around the test suite's moment (2026-07-01).
         async with Huarong(database, clock=FrozenClock()) as huarong:
@@ -165,13 +177,22 @@ async def serve_huarong(args: argparse.Namespace) -> None:
             settings = WebSettings(write_limit_per_ip=UNLIMITED, write_limit_per_member=UNLIMITED)
             app = make_app(handle, settings)
             sessions = []
-            for member in members[: max(args.connections, args.writers)]:
+            voters = max(args.connections, args.writers)
+            for member in members[:voters]:
                 token, session = await app[AUTH].start_session(
                     member.id, member.display_name, "code", "en"
                 )
                 sessions.append((token, session.csrf))
             secret = await handle.execute(
                 CreateApiToken("bench", frozenset({"read"}), member_id=members[0].id), actor=SYSTEM
+            )
+            floor = core_floor(
+                handle,
+                members[0],
+                members[voters:][-args.writers :],  # not the HTTP row's: theirs is its own
+                gathering,
+                secret.token,
+                args.connections,
             )
             routes = route_table(ALL_ROUTES)
             leaderboard = routes["GetLeaderboard"].path.format(**LEADERBOARD)
@@ -214,12 +235,68 @@ async def serve_huarong(args: argparse.Namespace) -> None:
                 }
             )
             try:
-                await control_loop({"events": count_events, "profile": profile, "cut": cut})
+                await control_loop(
+                    {"events": count_events, "profile": profile, "cut": cut, "floor": floor}
+                )
             finally:
                 await runner.cleanup()
     finally:
         if url is not None:
             await prepare_schema(url, drop=True)
+
+
+def core_floor(
+    handle: CommunityHandle,
+    reader: Member,
+    voters: Sequence[Member],
+    gathering: int,
+    token: str,
+    tasks: int,
+) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """The rows' commands through `CommunityHandle.execute` in the server process, from
+    `tasks` tasks at once, without HTTP: what aiohttp and the adapter add to the core is
+    the difference. Voters answer going and not going in turn, as in the HTTP row."""
+    leaderboard = GetLeaderboard(limit=20)
+    as_reader = Actor.member(reader.id, reader.display_name)
+    authenticate = AuthenticateApiToken(token)
+    as_web = Actor.system("web")
+    own = [list(voters[task::tasks]) for task in range(tasks)]
+    turns = [0] * tasks
+
+    async def rsvp(task: int) -> object:
+        mine, k = own[task], turns[task]
+        turns[task] += 1
+        member = mine[k % len(mine)]
+        answer = (Answer.GOING, Answer.NOT_GOING)[(k // len(mine)) % 2]
+        actor = Actor.member(member.id, member.display_name)
+        return await handle.execute(RespondToGathering(gathering, answer), actor=actor)
+
+    calls: dict[str, Callable[[int], Awaitable[object]]] = {
+        "GetLeaderboard(limit=20), as a member": (
+            lambda _: handle.execute(leaderboard, actor=as_reader)
+        ),
+        "AuthenticateApiToken": lambda _: handle.execute(authenticate, actor=as_web),
+        "RespondToGathering (going / not going)": rsvp,
+    }
+
+    async def caller(call: Callable[[int], Awaitable[object]], task: int, until: float) -> int:
+        done = 0
+        while time.perf_counter() < until:
+            await call(task)
+            done += 1
+        return done
+
+    async def measure() -> dict[str, Any]:
+        rows = []
+        for label, call in calls.items():
+            cpu, started = cpu_seconds(), time.perf_counter()
+            until = started + FLOOR_SECONDS
+            done = await asyncio.gather(*(caller(call, task, until) for task in range(tasks)))
+            seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+            rows.append({"label": label, "calls": sum(done), "seconds": seconds, "cpu": cpu})
+        return {"rows": rows}
+
+    return measure
 
 
 SERVERS = {"bare": serve_bare, "huarong": serve_huarong}
@@ -385,18 +462,26 @@ async def run_row(
 
 class PySpy:
     """`py-spy record` of the server during a timed row: samples of whichever thread
-    holds the GIL, so what Python itself costs per request, without cProfile's
-    overhead (and its blindness to time spent waiting for the GIL)."""
+    holds the GIL, so where Python's own time goes per request, without cProfile's
+    overhead (and without counting time spent waiting for the GIL)."""
 
-    RATE = 500
+    RATE = 250
+    """Samples per second; each pauses the server for a moment (unpaused samples are
+    cheaper but come back with torn stacks)."""
 
     def __init__(self, process: asyncio.subprocess.Process, output: Path) -> None:
         self.process = process
         self.output = output
 
+    @staticmethod
+    def binary() -> str | None:
+        beside = Path(sys.executable).with_name("py-spy")  # in the venv
+        return shutil.which("py-spy") or (str(beside) if beside.exists() else None)
+
     @classmethod
     async def start(cls, server: ServerProcess, label: str) -> PySpy:
-        binary = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        binary = cls.binary()
+        assert binary is not None
         slug = re.sub(r"[^a-z]+", "-", label.lower()).strip("-")
         output = server.log.with_name(f"py-spy-{slug}.txt")
         process = await asyncio.create_subprocess_exec(
@@ -410,7 +495,6 @@ class PySpy:
             "raw",
             "--nolineno",
             "--gil",
-            "--nonblocking",
             "--output",
             str(output),
             stdout=asyncio.subprocess.DEVNULL,
@@ -486,7 +570,7 @@ async def huarong_rows(
     bearer = [{"Authorization": f"Bearer {ready['token']}"}]
     writers = sessions[: args.writers]
     try:
-        return [
+        rows = [
             await run_row(
                 server,
                 "GET leaderboard, session cookie",
@@ -510,6 +594,11 @@ async def huarong_rows(
                 check_events=True,
             ),
         ]
+        if not args.profile:
+            print(f"core alone, no HTTP ({database}) ...", flush=True)
+            floors = (await server.ask("floor"))["rows"]
+            CORE[database] = [Floor(**f) for f in floors]
+        return rows
     finally:
         await server.stop()
 
@@ -546,6 +635,7 @@ async def drive(args: argparse.Namespace) -> None:
             rows += await huarong_rows(folder / "postgres", "PostgreSQL", args, ["--pg", args.pg])
     print()
     print_rows(rows, args)
+    print_floors(args)
     if not args.profile:
         verdict(rows)
 
@@ -560,6 +650,39 @@ KEY_FUNCTIONS = (
     ("app.py", "_security_headers", "  security headers"),
 )
 """What the loop's time is summed by (file, function): the path of one request."""
+
+
+@dataclass
+class Floor:
+    """A command run in the server process without HTTP (`core_floor`)."""
+
+    label: str
+    calls: int
+    seconds: float
+    cpu: float
+
+
+CORE: dict[str, list[Floor]] = {}
+"""By database: the in-process rows, printed after the HTTP ones."""
+
+
+def print_floors(args: argparse.Namespace) -> None:
+    if not CORE:
+        return
+    print(
+        f"\nThe core alone: `CommunityHandle.execute` in the server process from"
+        f" {args.connections} tasks, no HTTP, {FLOOR_SECONDS:.0f} s each"
+    )
+    header = f"| {'command':<40} | database   |    calls |    calls/s | CPU µs/call |"
+    print(header)
+    print("|" + "|".join("-" * len(part) for part in header.split("|")[1:-1]) + "|")
+    for database, floors in CORE.items():
+        for f in floors:
+            rate, cpu = f.calls / f.seconds, f.cpu / f.calls * 1e6
+            print(
+                f"| {f.label:<40} | {database:<10} | {f.calls:>8,} | {rate:>10,.0f} |"
+                f" {cpu:>11,.0f} |"
+            )
 
 
 def print_rows(rows: Sequence[Row], args: argparse.Namespace) -> None:
@@ -604,8 +727,8 @@ def verdict(rows: Sequence[Row]) -> None:
         met = "met" if ratio >= goal and not row.errors else "missed"
         print(
             f"goal: {row.label} ({row.database}) >= {goal:.0%} of the bare handler's"
-            f" requests/s: {row.rate:,.0f} / {bare.rate:,.0f} = {ratio:.0%}, {met}"
-            f" (by CPU per request: {bare.cpu_us / row.cpu_us:.0%})"
+            f" requests/s: {row.rate:,.0f} / {bare.rate:,.0f} = {ratio:.1%}, {met}"
+            f" (by CPU per request: {bare.cpu_us / row.cpu_us:.1%})"
         )
 
 
@@ -661,8 +784,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if args.pg:
         postgres(pg_url(args.pg))  # refuse anything else before starting
+    if args.py_spy and PySpy.binary() is None:
+        parser.error("--py-spy needs py-spy: .venv/bin/pip install py-spy (for the bench only)")
     if args.writers < args.connections:
         parser.error("--writers must be at least --connections (each connection has its own)")
+    if DEMO_MEMBERS + args.members < 2 * args.writers:
+        parser.error("--members: too few for two sets of --writers (HTTP and the core alone)")
     args.cpu = None
     cpus = sorted(os.sched_getaffinity(0))
     if args.pin and len(cpus) >= 2:
