@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB ?= sqlite:///huarong-demo.db
 DEMO_AS ?= sunli
+# Where `huarong chat` serves the web portal beside the console (HUARONG_WEB_LISTEN).
+DEMO_PORTAL ?= http://127.0.0.1:8080
 
 .PHONY: demo test lint typecheck unit venv clean synapse
 
@@ -20,9 +22,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 venv: $(STAMP)
 
-# Seed the example building, then chat with it as 孙丽 (a member with history).
+# Seed the example building, print web sign-in codes for 孙丽 (a member with history)
+# and 王建华 (the secretary, an admin), then chat with it as 孙丽; the portal runs
+# beside the chat until it ends.
 demo: venv
 	$(BIN)/huarong --db $(DEMO_DB) demo
+	@echo
+	@echo "Portal: $(DEMO_PORTAL) — sign in with a code below"
+	@$(BIN)/huarong --db $(DEMO_DB) access code floating_member
+	@$(BIN)/huarong --db $(DEMO_DB) access code secretary
+	@echo
 	$(BIN)/huarong --db $(DEMO_DB) chat --as $(DEMO_AS)
 
 lint: venv

@@ -430,6 +430,13 @@ class BotApi:
         }
         return bool(await self.call("deleteMyCommands", params))
 
+    async def set_chat_menu_button(
+        self, menu_button: Mapping[str, Any], *, chat_id: int | None = None
+    ) -> bool:
+        """The menu button of one private chat, or (`chat_id=None`) the default of all."""
+        params = {"chat_id": chat_id, "menu_button": dict(menu_button)}
+        return bool(await self.call("setChatMenuButton", params))
+
     async def set_webhook(
         self,
         url: str,

@@ -53,7 +53,7 @@ from huarong_telegram.api import (
     send_message_params,
 )
 from huarong_telegram.formatting import OutgoingChunk, format_message
-from huarong_telegram.menu import menus
+from huarong_telegram.menu import menus, portal_button
 from huarong_telegram.pacing import OutboundScheduler, Priority
 from huarong_telegram.types import (
     CallbackQuery,
@@ -121,6 +121,16 @@ class TelegramBot:
             )
             count += 1
         return count
+
+    async def publish_portal_button(self, url: str) -> None:
+        """Make the menu button of every private chat open the web portal at `url` (an
+        HTTPS URL) as a Mini App, labelled in the community's language."""
+        await self.outbound.send(
+            "setChatMenuButton",
+            {"menu_button": portal_button(url, self.handle.community.locale)},
+            chat_id=None,
+            priority=Priority.BULK,
+        )
 
     def deep_link(self, payload: str) -> str:
         """`https://t.me/<bot>?start=<payload>`: opens a private chat that runs `/start payload`."""

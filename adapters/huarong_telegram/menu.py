@@ -7,12 +7,18 @@ order, cut at Telegram's 100 per scope. Descriptions are the `/help`
 summaries in Chinese (`zh`) and English (`en`); the default list, for
 people whose Telegram language is neither, is in the community's
 language. Every command still works when typed, menu or not.
+
+With the web portal reachable at a public HTTPS URL, the chat's menu button
+(left of the message box) opens it as a Mini App (`portal_button`); the
+portal signs the member in with the Mini App's own data.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -71,3 +77,21 @@ def menus(community_locale: str) -> list[Menu]:
         for code, locale in languages:
             out.append(Menu(scope, code, tuple((r.name, describe(r, locale)) for r in routes)))
     return out
+
+
+PORTAL_BUTTON_TEXT = {"zh": "社区门户", "en": "Portal"}
+"""The menu button's label by the community's language (one button for every private
+chat, so one language: Telegram has no per-language menu button)."""
+
+
+def portal_url_ok(url: str) -> bool:
+    """Telegram opens only HTTPS pages as Mini Apps."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" and bool(parts.hostname)
+
+
+def portal_button(url: str, community_locale: str) -> dict[str, Any]:
+    """The `MenuButtonWebApp` that opens the portal at `url`."""
+    language = community_locale.split("_", 1)[0].lower()
+    text = PORTAL_BUTTON_TEXT.get(language, PORTAL_BUTTON_TEXT["en"])
+    return {"type": "web_app", "text": text, "web_app": {"url": url}}

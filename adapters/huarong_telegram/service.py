@@ -8,6 +8,13 @@ Settings (environment):
   `127.0.0.1:8443`; put it behind your HTTPS proxy).
 - `HUARONG_TELEGRAM_API_URL`: the Bot API root (default Telegram's; a local
   Bot API server, or the test suite's fake).
+- `HUARONG_WEB_PUBLIC_URL`: the HTTPS URL where the web portal is reachable
+  (`https://community.example.org/`, behind your proxy). When set, the bot makes
+  the menu button of every private chat open the portal as a Telegram Mini App
+  (`setChatMenuButton`, labelled "社区门户" or "Portal" in the community's
+  language) at each start; the portal signs the member in from the Mini App's
+  data. Unset, the menu button is left as it is; a URL that is not HTTPS is
+  ignored with a warning (Telegram opens only HTTPS pages as Mini Apps).
 
 The webhook's secret is new at every start (random, held in memory only) and
 given to Telegram with `setWebhook`, so no stored value can leak it.
@@ -27,6 +34,7 @@ from huarong_core.delivery import Sender
 from huarong_core.inbox import AdapterState, Inbox, InboxWorker
 from huarong_telegram.api import BotApi, TelegramError
 from huarong_telegram.bot import PLATFORM, TelegramBot
+from huarong_telegram.menu import portal_url_ok
 from huarong_telegram.pacing import OutboundScheduler
 from huarong_telegram.sender import TelegramSender
 from huarong_telegram.updates import ALLOWED_UPDATES, SOURCE, Poller, webhook_app
@@ -52,6 +60,7 @@ class TelegramService:
         listen: str = DEFAULT_LISTEN,
         poll_timeout: int = 25,
         publish_menus: bool = True,
+        portal_url: str | None = None,
     ) -> None:
         self.handle = handle
         self.api = BotApi(token, base_url=api_url)
@@ -64,6 +73,8 @@ class TelegramService:
         self.poller: Poller | None = None
         self.poll_timeout = poll_timeout
         self.publish = publish_menus
+        self.portal_url = portal_url
+        """The public HTTPS URL of the web portal for the chats' menu button."""
         self._runner: web.AppRunner | None = None
         self._sender = TelegramSender(self.bot)
 
@@ -80,6 +91,11 @@ class TelegramService:
                 await self.bot.publish_menus()
             except TelegramError as exc:  # menus are a convenience; commands work without
                 log.warning("telegram.menus_failed", error=type(exc).__name__)
+        if self.portal_url:
+            try:
+                await self.bot.publish_portal_button(self.portal_url)
+            except TelegramError as exc:  # the portal is also reachable by its URL
+                log.warning("telegram.menu_button_failed", error=type(exc).__name__)
         await self.worker.start()
         if self.webhook_url:
             secret = secrets.token_urlsafe(32)
@@ -118,10 +134,15 @@ async def create(handle: CommunityHandle, environ: Mapping[str, str]) -> Telegra
     token = environ.get("HUARONG_TELEGRAM_TOKEN", "").strip()
     if not token:
         return None
+    portal_url = environ.get("HUARONG_WEB_PUBLIC_URL", "").strip() or None
+    if portal_url is not None and not portal_url_ok(portal_url):
+        log.warning("telegram.portal_url_not_https", setting="HUARONG_WEB_PUBLIC_URL")
+        portal_url = None
     return TelegramService(
         handle,
         token,
         api_url=environ.get("HUARONG_TELEGRAM_API_URL") or DEFAULT_API_URL,
         webhook_url=environ.get("HUARONG_TELEGRAM_WEBHOOK_URL") or None,
         listen=environ.get("HUARONG_TELEGRAM_LISTEN") or DEFAULT_LISTEN,
+        portal_url=portal_url,
     )

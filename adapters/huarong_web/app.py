@@ -30,7 +30,7 @@ from huarong_web.api import (
     route_table,
 )
 from huarong_web.auth import ADAPTER, SESSION_COOKIE, Authenticator, Principal
-from huarong_web.keys import AUTH, FEEDS, HANDLE, LIMITER, LOCALE, PRINCIPAL, SETTINGS
+from huarong_web.keys import AUTH, FEEDS, HANDLE, LIMITER, LOCALE, PAGES, PRINCIPAL, SETTINGS
 from huarong_web.limits import RateLimiter, retry_after
 from huarong_web.openapi import build_document, docs_page
 from huarong_web.plain import PlainRoute
@@ -115,6 +115,15 @@ def make_app(
         page = docs_page(document, f"{base}{API_PREFIX}/openapi.json")
         return web.Response(text=page, content_type="text/html")
 
+    if settings.portal:
+        from huarong_web.portal import STATIC, make_environment, portal_routes
+        from huarong_web.portal.pages import ENV
+
+        app[ENV] = make_environment()
+        app[PAGES] = True
+        for page in portal_routes():
+            app.router.add_route(page.method, page.path, page.handler, name=page.name)
+        app.router.add_static("/static/", STATIC, name="static", append_version=False)
     app.router.add_get(API_PREFIX + "/openapi.json", openapi, name="openapi")
     app.router.add_get(API_PREFIX + "/docs", docs, name="docs")
     app.on_response_prepare.append(_security_headers)
@@ -197,20 +206,28 @@ async def _problems(request: web.Request, handler: Handler) -> web.StreamRespons
     try:
         return await handler(request)
     except (WebProblem, HuarongError) as exc:
-        return problem_response(exc, _locale(request), request.path)
+        return await _refusal(request, exc)
     except web.HTTPException as exc:
         if exc.status in (404, 405):
             code = "no_such_resource" if exc.status == 404 else "method_not_allowed"
-            problem = WebProblem(exc.status, code, headers=_allow(exc))
-            return problem_response(problem, _locale(request), request.path)
+            return await _refusal(request, WebProblem(exc.status, code, headers=_allow(exc)))
         if exc.status == 413:
-            return problem_response(WebProblem(413, "too_large", {"limit": "-"}), _locale(request))
+            return await _refusal(request, WebProblem(413, "too_large", {"limit": "-"}))
         raise
     except asyncio.CancelledError:
         raise
     except Exception:
         log.exception("web.unexpected", method=request.method, route=_route_name(request))
-        return problem_response(WebProblem(500, "internal"), _locale(request), request.path)
+        return await _refusal(request, WebProblem(500, "internal"))
+
+
+async def _refusal(request: web.Request, error: WebProblem | HuarongError) -> web.Response:
+    """A problem document for the API; a page in the reader's language for the portal."""
+    if API_PREFIX in request.path or PAGES not in request.app:
+        return problem_response(error, _locale(request), request.path)
+    from huarong_web.portal.pages import error_page
+
+    return await error_page(request, error)
 
 
 def _allow(exc: web.HTTPException) -> dict[str, str]:

@@ -12,12 +12,14 @@ if TYPE_CHECKING:
     from huarong_web.limits import RateLimiter
     from huarong_web.settings import WebSettings
 
-__all__ = ["AUTH", "FEEDS", "HANDLE", "LIMITER", "LOCALE", "PRINCIPAL", "SETTINGS"]
+__all__ = ["AUTH", "FEEDS", "HANDLE", "LIMITER", "LOCALE", "PAGES", "PRINCIPAL", "SETTINGS"]
 
 HANDLE: web.AppKey[CommunityHandle] = web.AppKey("huarong.handle")
 SETTINGS: web.AppKey[WebSettings] = web.AppKey("huarong.settings")
 AUTH: web.AppKey[Authenticator] = web.AppKey("huarong.auth")
 LIMITER: web.AppKey[RateLimiter] = web.AppKey("huarong.limiter")
+PAGES: web.AppKey[bool] = web.AppKey("huarong.pages")
+"""Set when the portal's pages are served: refusals outside the API become pages."""
 FEEDS: web.AppKey[frozenset[str]] = web.AppKey("huarong.feeds")
 """The operationIds of calendar feeds (where `?access_token=` is read)."""
 

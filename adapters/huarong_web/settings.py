@@ -53,6 +53,8 @@ class WebSettings:
     sign_in_limit_per_login: RateLimit = RateLimit(5, 300.0)
     write_limit_per_member: RateLimit = RateLimit(120, 60.0)
     write_limit_per_ip: RateLimit = RateLimit(600, 60.0)
+    portal: bool = True
+    """Serve the member portal and staff console pages beside the API."""
     mini_app: bool = True
     """Let Telegram's web client frame the portal (CSP `frame-ancestors`)."""
 

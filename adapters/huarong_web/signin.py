@@ -81,9 +81,12 @@ __all__ = [
     "MatrixSignIn",
     "MiniAppSignIn",
     "PasswordSignIn",
+    "SessionCookie",
     "SessionInfo",
     "SignInCodeAsk",
     "TelegramLogin",
+    "begin_session",
+    "count_attempt",
     "signin_context",
     "signin_routes",
 ]
@@ -577,6 +580,14 @@ def _count_login(request: web.Request, login: str) -> None:
     _spend(request, "sign-in-login", key, settings.sign_in_limit_per_login)
 
 
+def count_attempt(request: web.Request, login: str | None = None) -> None:
+    """One sign-in attempt (by address, and by login when there is one); past a limit,
+    a 429 problem. The portal's sign-in pages count theirs with the same buckets."""
+    _count_address(request)
+    if login is not None:
+        _count_login(request, login)
+
+
 def _spend(request: web.Request, kind: str, key: str, limit: RateLimit) -> None:
     limiter: RateLimiter = request.config_dict[LIMITER]
     wait = limiter.take(kind, key, limit)
@@ -611,6 +622,38 @@ def _failed(via: str, reason: str) -> None:
 
 async def _start(request: web.Request, member: Member, via: str) -> web.StreamResponse:
     """A new session for `member`: the cookie, and who is signed in (with the CSRF token)."""
+    principal, cookie = await begin_session(request, member, via)
+    response = json_response(request, SessionInfo.of(principal).as_json())
+    cookie.set_on(response)
+    return response
+
+
+@attrs.frozen
+class SessionCookie:
+    """The cookie that carries a new session, to set on whatever answers the sign-in."""
+
+    token: str = attrs.field(repr=False)
+    max_age: int
+    secure: bool
+    same_site: str
+
+    def set_on(self, response: web.StreamResponse) -> None:
+        response.set_cookie(
+            SESSION_COOKIE,
+            self.token,
+            path="/",
+            max_age=self.max_age,
+            httponly=True,
+            secure=self.secure,
+            samesite=self.same_site,
+        )
+
+
+async def begin_session(
+    request: web.Request, member: Member, via: str
+) -> tuple[Principal, SessionCookie]:
+    """Start a session for `member` (ending this browser's previous one); the API answers
+    with JSON, the portal's sign-in pages with a redirect, both setting the cookie."""
     auth: Authenticator = request.config_dict[AUTH]
     settings: WebSettings = request.config_dict[SETTINGS]
     before: Principal = request[PRINCIPAL]
@@ -625,21 +668,12 @@ async def _start(request: web.Request, member: Member, via: str) -> web.StreamRe
         locale=session.locale,
         csrf=session.csrf,
     )
-    response = json_response(request, SessionInfo.of(principal).as_json())
     secure = _secure(request, settings)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        path="/",
-        max_age=int(auth.lifetime.total_seconds()),
-        httponly=True,
-        secure=secure,
-        # A Mini App lives in Telegram's webview, or in a frame of its web client:
-        # there the cookie is a third-party one, and only `None` sends it.
-        samesite="None" if via == "mini_app" and secure else "Lax",
-    )
+    # A Mini App lives in Telegram's webview, or in a frame of its web client: there
+    # the cookie is a third-party one, and only `None` sends it.
+    same_site = "None" if via == "mini_app" and secure else "Lax"
     log.info("web.signed_in", member=member.id, via=via)
-    return response
+    return principal, SessionCookie(token, int(auth.lifetime.total_seconds()), secure, same_site)
 
 
 def _secure(request: web.Request, settings: WebSettings) -> bool:

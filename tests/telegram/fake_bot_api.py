@@ -364,6 +364,7 @@ class FakeBotApi:
         self._files: dict[str, _StoredFile] = {}
         self._file_numbers = itertools.count(1)
         self._commands: dict[tuple[str, str], list[JSON]] = {}
+        self._menu_buttons: dict[int | None, JSON] = {}
         # Updates.
         self._update_ids = itertools.count(700_000_001)
         self._pending: list[JSON] = []
@@ -453,6 +454,12 @@ class FakeBotApi:
 
     def commands(self, scope: JSON | None = None, language_code: str = "") -> list[JSON] | None:
         return self._commands.get((_scope_key(scope), language_code))
+
+    def menu_button(self, chat_id: int | None = None) -> JSON:
+        """The menu button of a private chat (its own, else the default), as Telegram
+        answers `getChatMenuButton`; `{"type": "commands"}` until one is set."""
+        found = self._menu_buttons.get(chat_id) if chat_id is not None else None
+        return dict(found or self._menu_buttons.get(None) or {"type": "commands"})
 
     @property
     def pending_update_ids(self) -> list[int]:
@@ -1088,6 +1095,23 @@ class FakeBotApi:
         self._scope_chat(params.get("scope"))
         found = self.commands(params.get("scope"), params.get("language_code", ""))
         return [dict(c) for c in found or []]
+
+    async def _m_setChatMenuButton(self, params: JSON) -> Any:
+        chat_id = params.get("chat_id")
+        if chat_id is not None and not isinstance(self._known_chat(chat_id), FakeUser):
+            raise ApiError(400, "Bad Request: invalid chat_id specified")
+        button = copy.deepcopy(params.get("menu_button") or {"type": "default"})
+        if button.get("type") == "default":
+            self._menu_buttons.pop(chat_id, None)
+        else:
+            self._menu_buttons[chat_id] = button
+        return True
+
+    async def _m_getChatMenuButton(self, params: JSON) -> Any:
+        chat_id = params.get("chat_id")
+        if chat_id is not None and not isinstance(self._known_chat(chat_id), FakeUser):
+            raise ApiError(400, "Bad Request: invalid chat_id specified")
+        return self.menu_button(chat_id)
 
     async def _m_getFile(self, params: JSON) -> Any:
         stored = self._files.get(params["file_id"])

@@ -617,6 +617,8 @@ def check_limits(method: str, params: Mapping[str, Any]) -> list[Problem]:
             )
     if method in ("setMyCommands", "deleteMyCommands", "getMyCommands"):
         problems.extend(_check_commands(method, params))
+    if method == "setChatMenuButton" and isinstance(params.get("menu_button"), dict):
+        problems.extend(_check_menu_button(params["menu_button"]))
     if method == "getUpdates":
         limit = params.get("limit")
         if isinstance(limit, int) and not 1 <= limit <= 100:
@@ -745,6 +747,30 @@ def _check_inline_keyboard(method: str, rows: Sequence[Any]) -> list[Problem]:
             Problem(
                 "Bad Request: reply markup is too long",
                 f"{method}: {count} inline buttons > {MAX_INLINE_BUTTONS}",
+            )
+        )
+    return problems
+
+
+def _check_menu_button(button: Mapping[str, Any]) -> list[Problem]:
+    """A Mini App menu button needs a label and an HTTPS page (Telegram opens no other)."""
+    if button.get("type") != "web_app":
+        return []
+    problems: list[Problem] = []
+    if not button.get("text"):
+        problems.append(
+            Problem(
+                "Bad Request: can't parse menu button: text is empty",
+                "setChatMenuButton: web_app menu button with empty text",
+            )
+        )
+    web_app = button.get("web_app")
+    url = web_app.get("url") if isinstance(web_app, dict) else None
+    if not isinstance(url, str) or not re.fullmatch(r"https://[^/\s]+(/\S*)?", url):
+        problems.append(
+            Problem(
+                "Bad Request: BUTTON_URL_INVALID",
+                f"setChatMenuButton: web_app url {url!r} is not an https:// URL",
             )
         )
     return problems

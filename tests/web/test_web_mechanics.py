@@ -288,8 +288,12 @@ async def test_a_body_over_the_limit_is_a_413(demo_template: Path, tmp_path: Pat
 
 async def test_an_unknown_route_is_a_404_problem(world: WebWorld) -> None:
     admin = await world.as_role("admin")
-    for path in (f"{API}/no/such/thing", f"{API}/clubs/tea_art/nonsense", "/elsewhere"):
+    for path in (f"{API}/no/such/thing", f"{API}/clubs/tea_art/nonsense"):
         await problem(await admin.client.get(path, headers=admin.headers), 404, "no_such_resource")
+    page = await admin.client.get("/elsewhere", headers=admin.headers)  # the portal's side
+    assert page.status == 404
+    assert page.content_type == "text/html"
+    assert "There is nothing at this address." in await page.text()
 
 
 async def test_a_path_value_of_the_wrong_type_is_a_404(world: WebWorld) -> None:
