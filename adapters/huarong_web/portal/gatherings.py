@@ -11,11 +11,13 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import structlog
 from aiohttp import web
 
 from huarong_core import CommunityHandle
 from huarong_core.commands import (
     CheckIn,
+    FindOrganization,
     GetCheckInCode,
     GetClub,
     GetGathering,
@@ -52,6 +54,8 @@ from huarong_web.portal.pages import (
 )
 
 __all__ = ["ROUTES", "beside", "member_of", "notice", "say"]
+
+log = structlog.get_logger(__name__)
 
 CALENDAR_DAYS = 28
 """The calendar shows four weeks from its first day."""
@@ -185,8 +189,11 @@ async def _organizer(request: web.Request, gathering: Gathering) -> Any:
             for station in await run(request, ListStations()):
                 if station.key == organizer.key:
                     return station.name
-    except HuarongError:
-        pass
+        if organizer.kind is OrganizerKind.ORGANIZATION:
+            return (await run(request, FindOrganization(organizer.key))).name
+    except HuarongError as exc:
+        # A name the reader may not look up: the organizer's key still says who it is.
+        log.debug("portal.organizer_unnamed", error=type(exc).__name__)
     if organizer.kind is OrganizerKind.COMMUNITY:
         return handle_of(request).community.name
     return organizer.key
