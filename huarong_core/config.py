@@ -558,6 +558,20 @@ def check_config(config: CommunityConfig) -> Iterator[Problem]:
 # --- points and shop entries as domain values ------------------------------------------
 
 
+MAX_COOLDOWN_MINUTES = 10 * 366 * 24 * 60
+"""Ten years: longer is a typo, and far larger overflows a duration."""
+
+
+def _cooldown(minutes: int | None) -> timedelta | None:
+    if minutes is None:
+        return None
+    if minutes < 0:
+        raise InvalidValue(field="cooldown", value=str(minutes), reason="negative_cooldown")
+    if minutes > MAX_COOLDOWN_MINUTES:
+        raise InvalidValue(field="cooldown", value=str(minutes), reason="out_of_range")
+    return timedelta(minutes=minutes)
+
+
 def rule_from_entry(entry: RuleEntry) -> Rule:
     """The domain rule a file entry describes; raises `InvalidValue` naming a bad field."""
     return Rule(
@@ -575,9 +589,7 @@ def rule_from_entry(entry: RuleEntry) -> Rule:
         ),
         caps={Period(k): v for k, v in entry.caps.as_dict().items()},
         point_caps={Period(k): v for k, v in entry.point_caps.as_dict().items()},
-        cooldown=None
-        if entry.cooldown_minutes is None
-        else timedelta(minutes=entry.cooldown_minutes),
+        cooldown=_cooldown(entry.cooldown_minutes),
         once_per_target=entry.once_per_target,
         streak=None if entry.streak is None else Streak(entry.streak.weeks, entry.streak.bonus),
         campaigns=tuple(

@@ -351,7 +351,7 @@ class Rule:
             raise InvalidValue(
                 field="cooldown", value=str(self.cooldown), reason="negative_cooldown"
             )
-        if self.expires_after_months is not None and self.expires_after_months < 1:
+        if self.expires_after_months is not None and not 1 <= self.expires_after_months <= 1200:
             raise InvalidValue(
                 field="expires_after_months",
                 value=str(self.expires_after_months),
