@@ -418,6 +418,8 @@ async def test_a_refused_redemption_keeps_what_was_typed(world: WebWorld) -> Non
     text = await typed.text()
     assert re.search(r'id="q-notebook"[^>]*value="two"', text), text
     assert 'id="e-q-notebook"' in text
+    superscript = await send(member, "/shop/notebook/redeem", quantity="³")  # a digit to isdigit
+    assert superscript.status == 422
 
     zero = await send(member, "/shop/notebook/redeem", quantity="0", locale="zh_CN")
     assert zero.status == 422

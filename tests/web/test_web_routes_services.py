@@ -65,14 +65,16 @@ def test_every_route_has_its_expectation() -> None:
     assert all(roles <= set(ROLE_MEMBERS) for roles in ALLOWED.values())
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.operation_id)
+# System-only routes have no member to send them as: the authorization matrix runs
+# them with a system token.
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if ALLOWED[r.operation_id]], ids=lambda route: route.operation_id
+)
 async def test_examples_run(world: WebWorld, route: ApiRoute) -> None:
     """The example works for a role `ALLOWED` lets run it: the most privileged one it
     succeeds for (a role let through may still be refused later, with a 409 or 422
     that changes nothing, so the next one tries on the same world)."""
     allowed = ALLOWED[route.operation_id]
-    if not allowed:
-        pytest.skip("system only")
     prepare = PREPARE.get(route.operation_id)
     if prepare is not None:
         await prepare(world)

@@ -43,6 +43,7 @@ from huarong_web.keys import HANDLE, PRINCIPAL
 from huarong_web.portal.pages import (
     FormErrors,
     PortalRoute,
+    ascii_int,
     base_of,
     page_locale,
     read_form,
@@ -213,7 +214,7 @@ async def _runs_it(request: web.Request, gathering: Gathering) -> bool:
 
 def _done_points(request: web.Request) -> int:
     value = request.query.get("points", "")
-    return int(value) if value.isdigit() and len(value) < 6 else 0
+    return ascii_int(value, 5) or 0
 
 
 async def gathering_page(
@@ -324,7 +325,7 @@ async def feedback(request: web.Request) -> web.StreamResponse:
     form, key = await read_form(request)
     rating = text_field(form, "rating", 4)
     comment = text_field(form, "comment", MAX_COMMENT + 1)
-    if not (rating.isdigit() and 1 <= int(rating) <= 5):
+    if not 1 <= (ascii_int(rating, 1) or 0) <= 5:
         message = say(request, "portal.gathering.rating_missing")
         return await gathering_page(
             request, status=422, failed="feedback", errors={"rating": message}, comment=comment

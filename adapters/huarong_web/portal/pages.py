@@ -346,12 +346,20 @@ async def run(request: web.Request, command: Command[R], form_key: str | None = 
         raise form_errors(exc, page_locale(request)) from exc
 
 
+def ascii_int(text: str | None, max_digits: int = 12) -> int | None:
+    """A number as typed or linked: ASCII digits only (`³` is a digit to `str.isdigit`
+    and then breaks `int`), short enough for any column; else `None`."""
+    if not text or len(text) > max_digits or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
+
+
 def path_id(request: web.Request, name: str) -> int:
     """A numeric id from the path; anything else is a page that does not exist."""
-    text = request.match_info[name]
-    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+    found = ascii_int(request.match_info[name])
+    if found is None:
         raise web.HTTPNotFound()
-    return int(text)
+    return found
 
 
 def done_notice(request: web.Request, prefix: str) -> str:

@@ -23,7 +23,7 @@ from huarong_core.domain.ledger import LedgerEntry
 from huarong_core.domain.text import LocalizedText
 from huarong_core.i18n import translate
 from huarong_web.portal.gatherings import member_of, say
-from huarong_web.portal.pages import PortalRoute, page_locale, render, run
+from huarong_web.portal.pages import PortalRoute, ascii_int, page_locale, render, run
 
 __all__ = ["ROUTES"]
 
@@ -65,7 +65,7 @@ def describe(
 
 
 def _number(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 19 else None
+    return ascii_int(value, 18)
 
 
 async def statement(request: web.Request) -> web.StreamResponse:

@@ -45,6 +45,7 @@ from huarong_core.i18n import render_error, translate
 from huarong_web.portal.pages import (
     FormErrors,
     PortalRoute,
+    ascii_int,
     base_of,
     done_notice,
     page_locale,
@@ -325,7 +326,7 @@ async def rate(request: web.Request) -> web.StreamResponse:
     values = {"stars": stars, "comment": comment}
     locale = page_locale(request)
     try:
-        if not stars.isdigit() or not 1 <= int(stars) <= 5:
+        if not 1 <= (ascii_int(stars, 1) or 0) <= 5:
             message = translate("portal.services.rate.pick_stars", locale)
             raise FormErrors({"stars": message, "": message})
         await run(request, RateRequest(request_id, int(stars), comment), key)

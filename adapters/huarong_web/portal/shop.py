@@ -24,6 +24,7 @@ from huarong_web.portal.gatherings import member_of, notice, say
 from huarong_web.portal.pages import (
     FormErrors,
     PortalRoute,
+    ascii_int,
     read_form,
     redirect,
     render,
@@ -79,7 +80,7 @@ async def redeem(request: web.Request) -> web.StreamResponse:
     item_key = request.match_info["item_key"]
     form, key = await read_form(request)
     typed = text_field(form, "quantity", 8) or "1"
-    if not typed.isdigit():
+    if ascii_int(typed, 8) is None:
         message = say(request, "portal.shop.quantity_bad")
         return await shop_page(
             request, status=422, failed=item_key, errors={"quantity": message}, quantity=typed

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+import structlog
 from aiohttp import web
 
 from huarong_core.commands import (
@@ -58,6 +59,8 @@ from huarong_web.portal.staff_common import (
 )
 
 __all__ = ["ROUTES"]
+
+log = structlog.get_logger(__name__)
 
 PAGE_SIZE = 50
 OPEN_LIMIT = 200
@@ -220,8 +223,9 @@ async def _detail(
         profile = await run(request, GetMember(item.requester_id))
         if profile.organization is not None:
             organization = profile.organization.name
-    except HuarongError:
-        pass
+    except HuarongError as exc:
+        # Staff of one station may not read members' profiles: the page goes without it.
+        log.debug("portal.requester_unprofiled", error=type(exc).__name__)
     labels = {f.key: t.text(f.label) for f in details.service.form}
     answers = [(labels.get(k, k), v) for k, v in item.answers.items()]
     return await render(
