@@ -16,13 +16,14 @@ import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 import attrs
 import structlog
 
 from huarong_core.clock import Clock, SystemClock
-from huarong_core.commands import Command
+from huarong_core.coalesce import ActivityBatcher, Answer
+from huarong_core.commands import Command, RecordActivities, RecordActivity
 from huarong_core.config import CommunityConfig
 from huarong_core.domain.audit import Actor
 from huarong_core.domain.communities import Community
@@ -192,6 +193,7 @@ class CommunityHandle:
     def __init__(self, huarong: Huarong, community: Community) -> None:
         self._huarong = huarong
         self.community = community
+        self._activities = ActivityBatcher(self._record_alone, self._record_together)
 
     def now(self) -> datetime:
         """The time on the library's clock (a `FrozenClock` in tests)."""
@@ -210,6 +212,33 @@ class CommunityHandle:
     async def execute(
         self, command: Command[R], *, actor: Actor, delivery: Delivery | None = None
     ) -> R:
+        if delivery is None and type(command) is RecordActivity:
+            # Concurrent awards by one actor share a unit of work (`huarong_core.coalesce`).
+            return cast(R, await self._activities.submit(command, actor))
+        return await self._execute(command, actor, delivery)
+
+    async def _record_alone(self, command: RecordActivity, actor: Actor) -> Answer:
+        return await self._execute(command, actor, None)
+
+    async def _record_together(self, batch: RecordActivities, actor: Actor) -> tuple[Answer, ...]:
+        """The batch as one unit, neither logged nor audited when refused: the
+        batcher then runs each activity through `_execute`, which is."""
+        spec = handler_for(RecordActivities)
+        if spec is None:
+            raise TypeError("no handler for RecordActivities")
+        now = self._huarong.clock.now()
+
+        def bound() -> Any:
+            return log.bind(
+                community=self.community.key, command="RecordActivities", actor=actor.label
+            )
+
+        answers: tuple[Answer, ...] = await _with_retries(
+            lambda: self._write(spec, batch, actor, None, now), bound
+        )
+        return answers
+
+    async def _execute(self, command: Command[R], actor: Actor, delivery: Delivery | None) -> R:
         spec = handler_for(type(command))
         if spec is None:
             raise TypeError(f"no handler for {type(command).__name__}")

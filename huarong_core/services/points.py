@@ -521,8 +521,7 @@ async def _record_plain(
                     (entry_id, line.member_id, line.occurred_at, line.expires_at, line.delta)
                 )
             ctx.record(PointsAwarded(line.member_id, line.delta, line.rule_key, entry_id))
-        await points.add_to_balances(balances, ctx.now)
-        await points.add_to_seasons(seasons)
+        await points.add_earnings(balances, seasons, ctx.now)
         if lots:
             await points.add_lots(lots)
 

@@ -101,6 +101,7 @@ class PostgresDatabase(Database):
                 timeout=CONNECT_TIMEOUT_S,
                 command_timeout=60,
                 server_settings=settings,
+                reset=_keep_session,
             )
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             detail = str(exc) or type(exc).__name__
@@ -132,3 +133,15 @@ class PostgresDatabase(Database):
 
     async def lock_for_migration(self, conn: Connection) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_ID)
+
+
+async def _keep_session(raw: Any) -> None:
+    """Release a connection to the pool without a round trip.
+
+    asyncpg's default reset sends `RESET ALL`, `UNLISTEN *`, `CLOSE ALL` and
+    unlocks session advisory locks on every release: one more round trip per
+    unit of work. The library leaves nothing in a session (its advisory locks
+    are transaction-scoped, it never LISTENs, SETs or declares cursors), and
+    asyncpg still rolls back a transaction left open before calling this.
+    """
+    del raw

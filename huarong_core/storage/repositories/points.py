@@ -690,16 +690,22 @@ class PointsRepository:
     async def facts_of(self, member_ids: Sequence[int]) -> dict[int, tuple[str, frozenset[str]]]:
         found: dict[int, tuple[str, set[str]]] = {}
         unique = sorted(set(member_ids))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            rows = await self._conn.fetch(
-                "SELECT m.id, m.status, c.category_key FROM members m"
-                " LEFT JOIN member_categories c"
-                " ON c.community_id = m.community_id AND c.member_id = m.id"
-                f" WHERE m.community_id = $1 AND m.id IN ({placeholders(2, len(chunk))})",
-                self._cid,
-                *chunk,
-            )
+        select = (
+            "SELECT m.id, m.status, c.category_key FROM members m"
+            " LEFT JOIN member_categories c"
+            " ON c.community_id = m.community_id AND c.member_id = m.id"
+            " WHERE m.community_id = $1 AND m.id"
+        )
+        if self._conn.dialect == "postgres":  # one prepared statement for any number
+            batches = [await self._conn.fetch(f"{select} = ANY($2::bigint[])", self._cid, unique)]
+        else:
+            batches = [
+                await self._conn.fetch(
+                    f"{select} IN ({placeholders(2, len(chunk))})", self._cid, *chunk
+                )
+                for chunk in (unique[i : i + 500] for i in range(0, len(unique), 500))
+            ]
+        for rows in batches:
             for r in rows:
                 _, categories = found.setdefault(int(r["id"]), (r["status"], set()))
                 if r["category_key"]:
@@ -800,10 +806,55 @@ class PointsRepository:
         )
         return await self.awarded_sources([(e.rule_key or "", e.source_id or "") for e in new])
 
-    async def add_to_balances(self, deltas: dict[int, int], now: datetime) -> None:
-        """Positive earnings (balance and score alike) for several members."""
-        await self._add_to_balances(deltas, now)
+    async def add_earnings(
+        self, deltas: dict[int, int], seasons: dict[tuple[str, int], int], now: datetime
+    ) -> None:
+        """Positive earnings for several members: balance and score, the members-per-score
+        counts, and each (season, member)'s season score.
+
+        Rows are written in sorted order, one lock order for every batch, so
+        concurrent batches wait for one another instead of deadlocking.
+        PostgreSQL does it all in one statement (one round trip); SQLite, with
+        no round trips to save, in plain statements.
+        """
         members = sorted(deltas)
+        keys = sorted(seasons)
+        if self._conn.dialect == "postgres":
+            await self._conn.execute(
+                "WITH d AS (SELECT u.m, u.d FROM unnest($3::bigint[], $4::bigint[]) AS u(m, d)),"
+                " up AS (INSERT INTO balances (community_id, member_id, balance, score,"
+                " updated_at) SELECT $1, d.m, d.d, d.d, $2 FROM d ORDER BY d.m"
+                " ON CONFLICT (community_id, member_id) DO UPDATE SET"
+                " balance = balances.balance + excluded.balance,"
+                " score = balances.score + excluded.score, updated_at = excluded.updated_at"
+                " RETURNING member_id, score),"
+                " moves AS (SELECT up.score AS s, 1 AS n FROM up UNION ALL"
+                " SELECT up.score - d.d, -1 FROM up JOIN d ON d.m = up.member_id),"
+                " net AS (SELECT s, sum(n)::bigint AS n FROM moves WHERE s <> 0 GROUP BY s"
+                " HAVING sum(n) <> 0),"
+                " counted AS (INSERT INTO score_counts (community_id, score, members)"
+                " SELECT $1, s, n FROM net ORDER BY s ON CONFLICT (community_id, score)"
+                " DO UPDATE SET members = score_counts.members + excluded.members)"
+                " INSERT INTO season_scores (community_id, season, member_id, score)"
+                " SELECT $1, u.s, u.m, u.d FROM unnest($5::text[], $6::bigint[], $7::bigint[])"
+                " AS u(s, m, d) ORDER BY u.s, u.m ON CONFLICT (community_id, season, member_id)"
+                " DO UPDATE SET score = season_scores.score + excluded.score",
+                self._cid,
+                now,
+                members,
+                [deltas[m] for m in members],
+                [k[0] for k in keys],
+                [k[1] for k in keys],
+                [seasons[k] for k in keys],
+            )
+            return
+        await self._conn.executemany(
+            "INSERT INTO balances (community_id, member_id, balance, score, updated_at)"
+            " VALUES ($1, $2, $3, $3, $4) ON CONFLICT (community_id, member_id) DO UPDATE SET"
+            " balance = balances.balance + excluded.balance,"
+            " score = balances.score + excluded.score, updated_at = excluded.updated_at",
+            [(self._cid, member_id, deltas[member_id], now) for member_id in members],
+        )
         scores: dict[int, int] = {}
         for start in range(0, len(members), 500):
             chunk = members[start : start + 500]
@@ -819,52 +870,11 @@ class PointsRepository:
             changes[scores[member] - delta] -= 1
             changes[scores[member]] += 1
         await self.move_in_score_counts(changes)
-
-    async def _add_to_balances(self, deltas: dict[int, int], now: datetime) -> None:
-        if self._conn.dialect == "postgres":
-            members = sorted(deltas)  # one lock order for every batch: no deadlocks
-            await self._conn.execute(
-                "INSERT INTO balances (community_id, member_id, balance, score, updated_at)"
-                " SELECT $1, u.m, u.d, u.d, $2 FROM unnest($3::bigint[], $4::bigint[]) AS u(m, d)"
-                " ON CONFLICT (community_id, member_id) DO UPDATE SET"
-                " balance = balances.balance + excluded.balance,"
-                " score = balances.score + excluded.score, updated_at = excluded.updated_at",
-                self._cid,
-                now,
-                members,
-                [deltas[m] for m in members],
-            )
-            return
-        await self._conn.executemany(
-            "INSERT INTO balances (community_id, member_id, balance, score, updated_at)"
-            " VALUES ($1, $2, $3, $3, $4) ON CONFLICT (community_id, member_id) DO UPDATE SET"
-            " balance = balances.balance + excluded.balance,"
-            " score = balances.score + excluded.score, updated_at = excluded.updated_at",
-            [(self._cid, member_id, delta, now) for member_id, delta in sorted(deltas.items())],
-        )
-
-    async def add_to_seasons(self, deltas: dict[tuple[str, int], int]) -> None:
-        if self._conn.dialect == "postgres":
-            keys = sorted(deltas)
-            await self._conn.execute(
-                "INSERT INTO season_scores (community_id, season, member_id, score)"
-                " SELECT $1, u.s, u.m, u.d FROM unnest($2::text[], $3::bigint[], $4::bigint[])"
-                " AS u(s, m, d) ON CONFLICT (community_id, season, member_id) DO UPDATE"
-                " SET score = season_scores.score + excluded.score",
-                self._cid,
-                [k[0] for k in keys],
-                [k[1] for k in keys],
-                [deltas[k] for k in keys],
-            )
-            return
         await self._conn.executemany(
             "INSERT INTO season_scores (community_id, season, member_id, score)"
             " VALUES ($1, $2, $3, $4) ON CONFLICT (community_id, season, member_id) DO UPDATE"
             " SET score = season_scores.score + excluded.score",
-            [
-                (self._cid, season, member, delta)
-                for (season, member), delta in sorted(deltas.items())
-            ],
+            [(self._cid, season, member, seasons[(season, member)]) for season, member in keys],
         )
 
     async def add_lots(self, lots: Sequence[tuple[int, int, datetime, datetime, int]]) -> None:
