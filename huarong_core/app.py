@@ -44,7 +44,7 @@ from huarong_core.media import MediaStore, default_media_dir
 from huarong_core.serialization import converter
 from huarong_core.services.configuration import LoadReport, apply_configuration
 from huarong_core.services.context import Context
-from huarong_core.services.registry import HandlerSpec, handler_for
+from huarong_core.services.registry import HandlerSpec, Reader, handler_for
 from huarong_core.storage import Connection, Database, create_database, migrate
 from huarong_core.storage.migrate import check_schema
 from huarong_core.storage.repositories import AuditRepository, CommunityRepository, StoredOutcome
@@ -271,8 +271,11 @@ class CommunityHandle:
                 await self._record_failure(None, exc, actor, command, now)
                 raise
         try:
+            prepared = None
+            if spec.prepare is not None:
+                prepared = await spec.prepare(self._reader(actor, now), command)
             outcome: R = await _with_retries(
-                lambda: self._write(spec, command, actor, delivery, now), bound
+                lambda: self._write(spec, command, actor, delivery, now, prepared), bound
             )
         except _Replayed as replay:
             bound().info("delivery.replayed")
@@ -296,6 +299,7 @@ class CommunityHandle:
         actor: Actor,
         delivery: Delivery | None,
         now: datetime,
+        prepared: Any = None,
     ) -> Any:
         """One attempt: claim the delivery, run the handler, commit everything together."""
 
@@ -307,6 +311,7 @@ class CommunityHandle:
                 stored = await uow.deliveries.get(delivery.source, delivery.id)
                 raise _Replayed.from_stored(stored, spec)
             ctx = await _context(uow, self.community, actor, now)
+            ctx.prepared = prepared
             result = await spec.handler(ctx, command)
             if delivery is not None:
                 payload = converter.unstructure(result, spec.result_type)
@@ -315,6 +320,20 @@ class CommunityHandle:
             return result
 
         return await self._huarong.db.run(unit)
+
+    def _reader(self, actor: Actor, now: datetime) -> Reader[Any]:
+        """Reads for a command's `prepare` step: a read-only context, one snapshot each."""
+
+        async def read(fn: Callable[[Context], Awaitable[Any]]) -> Any:
+            async def snapshot(conn: Connection) -> Any:
+                ctx = await _context(
+                    Repositories(conn, self.community.id), self.community, actor, now
+                )
+                return await fn(ctx)
+
+            return await self._huarong.db.run_read(snapshot)
+
+        return read
 
     async def _record_failure(
         self,

@@ -589,15 +589,26 @@ class LinkRefused(HuarongError):
 class WrongSignInCode(AuditedRefusal):
     """A sign-in code that is not known, or was used already: refused and on record.
 
-    The entry names no member (nobody has signed in yet): each wrong try counts
-    against the whole community, and too many in a short window stop further tries.
+    The entry names no member (nobody has signed in yet) but the client the try
+    came from (`RedeemSignInCode.client`), against which wrong tries count. The
+    client is not a parameter of the message: nothing about it is shown back.
     """
 
     key = "error.wrong_sign_in_code"
     audit_action: ClassVar[str] = "access.sign_in_refused"
 
+    client: str | None = attrs.field(default=None, kw_only=True)
+
+    def params(self) -> dict[str, Any]:
+        return {k: v for k, v in super().params().items() if k != "client"}
+
     def audit_target(self) -> str:
-        return "access:sign_in_code"
+        return sign_in_target(self.client)
+
+
+def sign_in_target(client: str | None) -> str:
+    """The audit target wrong sign-in codes from `client` are counted under."""
+    return "access:sign_in_code" if client is None else f"access:sign_in_code:{client}"
 
 
 @attrs.define(auto_exc=True, eq=False)

@@ -20,6 +20,7 @@ from huarong_core.conversation import (
     RenderedMessage,
     render_message,
 )
+from huarong_core.conversation.arguments import typed_number
 from huarong_core.i18n import translate
 
 PLATFORM = "console"
@@ -60,9 +61,9 @@ class ConsoleChat:
 
     def pressed(self, line: str) -> str | None:
         """The payload of the button whose number was typed, if that is what a line is."""
-        stripped = line.strip()
-        if stripped.isdigit() and 1 <= int(stripped) <= len(self.buttons):
-            return self.buttons[int(stripped) - 1].payload
+        number = typed_number(line, max_digits=4)
+        if number is not None and 1 <= number <= len(self.buttons):
+            return self.buttons[number - 1].payload
         return None
 
     async def send(self, line: str) -> str:

@@ -365,7 +365,7 @@ class MatrixClient:
         content = event.get("content") or {}
         version = str(content.get("room_version", "1"))
         creators: frozenset[str] = frozenset()
-        if version.isdigit() and int(version) >= 12:
+        if version.isascii() and version.isdigit() and int(version[:6]) >= 12:
             extra = content.get("additional_creators") or []
             creators = frozenset([str(event.get("sender", "")), *map(str, extra)])
         self._creators[room_id] = creators

@@ -106,7 +106,7 @@ def chat_key(chat_id: int | str) -> ChatKey:
     """One key per chat, whether its id came as a number or as digits in a string."""
     if isinstance(chat_id, str):
         digits = chat_id[1:] if chat_id.startswith("-") else chat_id
-        if digits.isdigit():
+        if digits.isascii() and digits.isdigit():
             return int(chat_id)
     return chat_id
 

@@ -30,14 +30,25 @@ from huarong_web.api import (
     route_table,
 )
 from huarong_web.auth import ADAPTER, SESSION_COOKIE, Authenticator, Principal
-from huarong_web.keys import AUTH, FEEDS, HANDLE, LIMITER, LOCALE, PAGES, PRINCIPAL, SETTINGS
+from huarong_web.clients import ClientKeys
+from huarong_web.keys import (
+    AUTH,
+    CLIENT_KEYS,
+    FEEDS,
+    HANDLE,
+    LIMITER,
+    LOCALE,
+    PAGES,
+    PRINCIPAL,
+    SETTINGS,
+)
 from huarong_web.limits import RateLimiter, retry_after
 from huarong_web.openapi import build_document, docs_page
 from huarong_web.plain import PlainRoute
 from huarong_web.problems import WebProblem, negotiate_locale, problem_response
 from huarong_web.settings import WebSettings
 
-__all__ = ["client_address", "make_app", "plain_routes"]
+__all__ = ["client_address", "client_key", "make_app", "plain_routes"]
 
 log = structlog.get_logger(__name__)
 
@@ -73,6 +84,7 @@ def make_app(
     app[SETTINGS] = settings
     app[AUTH] = Authenticator(handle, settings.session_lifetime)
     app[LIMITER] = RateLimiter()
+    app[CLIENT_KEYS] = ClientKeys(handle, ADAPTER)
     api_routes = list(ALL_ROUTES if routes is None else routes)
     route_table(api_routes)
     app[FEEDS] = frozenset(r.operation_id for r in api_routes if r.feed)
@@ -303,11 +315,25 @@ def _trusted(request: web.Request) -> bool:
 
 
 def client_address(request: web.Request) -> str:
+    """The client's address; behind a trusted proxy, the one the proxy saw.
+
+    A proxy appends the address it received the request from to
+    `X-Forwarded-For`: the last entry is the one it vouches for. Earlier
+    entries are whatever the client sent, and trusting the first would let
+    anyone pick a new address for every request (and slip past the limits).
+    """
     if _trusted(request):
         forwarded = request.headers.get("X-Forwarded-For")
         if forwarded:
-            return forwarded.split(",")[0].strip()
+            last = forwarded.rsplit(",", 1)[-1].strip()
+            if last:
+                return last
     return request.remote or "-"
+
+
+async def client_key(request: web.Request) -> str:
+    """The client as the core counts its sign-in tries: a key that names no one."""
+    return await request.config_dict[CLIENT_KEYS].key_of(client_address(request))
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:

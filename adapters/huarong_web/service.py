@@ -75,7 +75,7 @@ class WebService:
 
 def split_listen(listen: str) -> tuple[str, int]:
     host, _, port = listen.strip().rpartition(":")
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port[:6]) < 65536:
         raise ConfigError(
             file="HUARONG_WEB_LISTEN",
             problems=(Problem("HUARONG_WEB_LISTEN", "web.config.listen", {"value": listen}),),

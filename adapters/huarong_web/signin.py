@@ -35,10 +35,12 @@ line.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -66,7 +68,7 @@ from huarong_core.errors import (
 )
 from huarong_core.i18n import normalize_locale
 from huarong_web.api import json_response, read_json
-from huarong_web.app import client_address
+from huarong_web.app import client_address, client_key
 from huarong_web.auth import SESSION_COOKIE, Authenticator, Principal
 from huarong_web.keys import AUTH, HANDLE, LIMITER, PRINCIPAL, SETTINGS
 from huarong_web.limits import RateLimiter, retry_after
@@ -112,8 +114,12 @@ MATRIX_TIMEOUT = aiohttp.ClientTimeout(total=10.0)
 MAX_MATRIX_ANSWER = 64 * 1024
 _MATRIX_USER = re.compile(r"@([^:\s]{1,255}):([^\s]{1,255})")
 CORE_LOCKOUT_SECONDS = 15 * 60
-"""The core stops every code sign-in for a quarter of an hour after five wrong codes
-(`huarong_core.commands.access`); a refused try waits at most that long."""
+"""The core stops a client's code sign-ins for a quarter of an hour after five wrong
+codes (and everyone's after far more; `huarong_core.commands.access`); a refused
+try waits at most that long."""
+
+SEND_CODE_FLOOR = 0.25
+"""Seconds a request for a sign-in code takes at least, found or not (`send_code_evenly`)."""
 
 MATRIX_HTTP: web.AppKey[aiohttp.ClientSession] = web.AppKey("huarong.signin.matrix_http")
 """The HTTP client that asks the homeserver about OpenID tokens (Matrix sign-in only)."""
@@ -304,11 +310,25 @@ async def signin_context(app: web.Application) -> AsyncIterator[None]:
         await session.close()
 
 
+async def send_code_evenly(handle: CommunityHandle, login: str) -> SignInCodeRequest:
+    """`SendSignInCode`, answered no sooner than `SEND_CODE_FLOOR` seconds after it began.
+
+    The answer is the same whether or not the login exists, but making and sending a
+    code takes longer than finding nobody; a floor above both keeps the time from
+    telling which it was.
+    """
+    started = time.monotonic()
+    try:
+        return await handle.execute(SendSignInCode(login), actor=SYSTEM)
+    finally:
+        await asyncio.sleep(max(0.0, SEND_CODE_FLOOR - (time.monotonic() - started)))
+
+
 async def _request_code(request: web.Request) -> web.StreamResponse:
     _count_address(request)
     body: SignInCodeAsk = await _body(request, SignInCodeAsk)
     _count_login(request, body.login)
-    answer = await _handle(request).execute(SendSignInCode(body.login), actor=SYSTEM)
+    answer = await send_code_evenly(_handle(request), body.login)
     return json_response(request, _converter.unstructure(answer, SignInCodeRequest), status=202)
 
 
@@ -316,7 +336,9 @@ async def _sign_in_with_code(request: web.Request) -> web.StreamResponse:
     _count_address(request)
     body: CodeSignIn = await _body(request, CodeSignIn)
     try:
-        member = await _handle(request).execute(RedeemSignInCode(body.code), actor=SYSTEM)
+        member = await _handle(request).execute(
+            RedeemSignInCode(body.code, client=await client_key(request)), actor=SYSTEM
+        )
     except SignInRefused as exc:
         _failed("code", type(exc).__name__)
         raise WebProblem(

@@ -135,11 +135,19 @@ class SendSignInCode(Command[SignInCodeRequest]):
 @attrs.frozen
 class RedeemSignInCode(Command[Member]):
     """Use a sign-in code (once): the member it was made for, to sign in as. System
-    actors only; a wrong or expired code is refused and on record."""
+    actors only; a wrong or expired code is refused and on record.
+
+    `client` says where the try comes from, as an opaque key (the web adapter
+    passes a keyed digest of the client's address, never the address). Wrong
+    tries count per client, five a quarter hour, so one guesser cannot lock
+    everyone else out; across the community a far higher ceiling still bounds
+    guessing from many addresses at once. Tries without a client share one key.
+    """
 
     remembered: ClassVar[bool] = False
 
     code: str = attrs.field(repr=False)
+    client: str | None = None
 
 
 # --- passwords --------------------------------------------------------------------------

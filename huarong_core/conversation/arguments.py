@@ -10,6 +10,7 @@ thing, given a function that finds one by key, name or id.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -324,11 +325,26 @@ class Ref(Generic[T]):
 
     async def parse(self, turn: Turn, words: Words) -> T:
         word = _word(words, self.name)
-        if word.isdigit():
-            remembered = turn.recall(self.kind, int(word))
+        line = typed_number(word)
+        if line is not None:
+            remembered = turn.recall(self.kind, line)
             if remembered is not None:
                 word = remembered
         return await self.lookup(turn, word)
+
+
+def typed_number(word: str, max_digits: int = 12) -> int | None:
+    """A whole number as people type it: ASCII or full-width digits (１２), or any other
+    decimal digits; None for anything else.
+
+    `str.isdigit` is not the test: it accepts `¹` and `①`, which `int` refuses.
+    Compatibility forms are folded first, so a superscript or circled digit counts
+    as the digit it shows.
+    """
+    text = unicodedata.normalize("NFKC", word.strip())
+    if not text or len(text) > max_digits or not text.isdecimal():
+        return None
+    return int(text)
 
 
 def parse_id(name: str, word: str) -> int:

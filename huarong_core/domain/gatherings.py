@@ -159,6 +159,9 @@ class Gathering:
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
     ranking: Ranking = Ranking.HIGH
     finalized_at: datetime | None = None
+    updated_at: datetime | None = attrs.field(default=None, eq=False)
+    """When it was last changed (None for a draft not yet stored). Not compared: a
+    gathering is the same gathering whenever it was saved."""
 
     @property
     def host_club(self) -> str | None:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import re
 import secrets
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
+import attrs
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -52,6 +54,7 @@ from huarong_core.errors import (
     SignInRefused,
     WrongPassword,
     WrongSignInCode,
+    sign_in_target,
 )
 from huarong_core.events import SignInCodeSent
 from huarong_core.services.codes import (
@@ -64,7 +67,7 @@ from huarong_core.services.codes import (
 )
 from huarong_core.services.context import Context
 from huarong_core.services.members import get_active_member, get_member
-from huarong_core.services.registry import handles
+from huarong_core.services.registry import Reader, handles
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
@@ -80,7 +83,22 @@ HASHER = PasswordHasher()
 """argon2id with the library's current defaults (RFC 9106's low-memory profile). A
 hash made with other settings is made again at the next good check."""
 
-_SIGN_IN_TARGET = WrongSignInCode().audit_target()
+MAX_WRONG_TRIES_EVERYWHERE = 200
+"""Wrong sign-in codes a quarter hour from all clients together before code sign-in
+pauses for everyone. Per client the limit is `MAX_WRONG_TRIES`; this ceiling bounds
+guessing spread over many addresses: 200 tries against 31^8 codes, with even a
+thousand codes alive, succeed about once in four million quarter hours."""
+MAX_CLIENT_KEY = 100
+_CLIENT_KEY = re.compile(r"[\x21-\x7e]+")
+
+
+def _client(client: str | None) -> str | None:
+    """The client key as given, checked: printable ASCII without spaces, bounded."""
+    if client is None:
+        return None
+    if len(client) > MAX_CLIENT_KEY or not _CLIENT_KEY.fullmatch(client):
+        raise InvalidValue(field="client", value=client[:40], reason="not_a_client_key")
+    return client
 
 
 def _require_system(ctx: Context) -> None:
@@ -166,24 +184,25 @@ async def send_sign_in_code(ctx: Context, cmd: SendSignInCode) -> SignInCodeRequ
 @handles(RedeemSignInCode)
 async def redeem_sign_in_code(ctx: Context, cmd: RedeemSignInCode) -> Member:
     _require_system(ctx)
+    client = _client(cmd.client)
     repo = ctx.uow.access
-    tries = await repo.wrong_tries_since(
-        WrongSignInCode.audit_action, _SIGN_IN_TARGET, ctx.now - TRIES_WINDOW
+    mine, everyone = await repo.wrong_tries_of(
+        WrongSignInCode.audit_action, sign_in_target(client), ctx.now - TRIES_WINDOW
     )
-    if tries >= MAX_WRONG_TRIES:
+    if mine >= MAX_WRONG_TRIES or everyone >= MAX_WRONG_TRIES_EVERYWHERE:
         raise SignInRefused(reason="too_many_attempts")
     if len(cmd.code) > MAX_TYPED_CODE:
-        raise WrongSignInCode()
+        raise WrongSignInCode(client=client)
     stored = await repo.code_by_hash(code_hash(normal_code(cmd.code)))
     if stored is None or stored.used_at is not None:
-        raise WrongSignInCode()
+        raise WrongSignInCode(client=client)
     if stored.expires_at <= ctx.now:
-        raise SignInCodeExpired()
+        raise SignInCodeExpired(client=client)
     member = await get_member(ctx, stored.member_id)
     if not member.is_active:
         raise MemberInactive(member_id=member.id, status=member.status.value)
     if not await repo.use_code(stored.id, member.id, ctx.now):
-        raise WrongSignInCode()  # used meanwhile by a second, simultaneous try
+        raise WrongSignInCode(client=client)  # used meanwhile by a second, simultaneous try
     await ctx.audit("member.signed_in", f"member:{member.id}", method="sign_in_code")
     return member
 
@@ -200,18 +219,12 @@ R = TypeVar("R")
 
 
 async def _off_the_loop(work: Callable[[], R]) -> R:
-    """Run CPU-heavy `work` (argon2 takes tens of milliseconds by design) where it holds
-    up no one else's coroutines.
+    """Run CPU-heavy `work` (argon2 takes tens of milliseconds by design) on a thread.
 
-    A unit of work runs on the event loop on PostgreSQL: there the work goes to a
-    thread. On SQLite the writer thread drives the unit synchronously and a unit may
-    await nothing but database calls (`storage.sqlite.drive`): there is no event loop
-    on that thread, and the work simply runs there.
+    Only from a command's `prepare` step, outside its unit of work: inside one it
+    would hold the single SQLite writer (every other write would wait) or a
+    PostgreSQL transaction and its connection for that long.
     """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return work()
     return await asyncio.to_thread(work)
 
 
@@ -240,36 +253,78 @@ async def _dummy_hash() -> str:
     return _DUMMY_HASH[0]
 
 
-@handles(SetPassword)
-async def set_password(ctx: Context, cmd: SetPassword) -> PasswordSet:
+async def _may_set_password(ctx: Context, cmd: SetPassword) -> Member:
     if cmd.member_id != ctx.actor.member_id:
         ctx.require(Permission.MANAGE_MEMBERS)
-    member = await get_active_member(ctx, cmd.member_id)
+    return await get_active_member(ctx, cmd.member_id)
+
+
+async def _hash_new_password(read: Reader[Member], cmd: SetPassword) -> str:
+    """Checks the right and the length first (no hashing for those who may not), then
+    hashes, off the writer."""
+    await read(lambda ctx: _may_set_password(ctx, cmd))
     password = _normal_password(cmd.password)
     # The value shown in the error is a mask: the password is never repeated back.
     if len(password) < MIN_PASSWORD:
         raise InvalidValue(field="password", value="***", reason="password_too_short")
     if len(password) > MAX_PASSWORD:
         raise InvalidValue(field="password", value="***", reason="password_too_long")
-    await ctx.uow.access.set_password_hash(member.id, await _hash(password), ctx.now)
+    return await _hash(password)
+
+
+@handles(SetPassword, prepare=_hash_new_password)
+async def set_password(ctx: Context, cmd: SetPassword) -> PasswordSet:
+    member = await _may_set_password(ctx, cmd)  # again: the snapshot may be stale
+    password_hash: str = ctx.prepared
+    await ctx.uow.access.set_password_hash(member.id, password_hash, ctx.now)
     await ctx.audit("member.password_set", f"member:{member.id}")
     return PasswordSet(member.id, ctx.now)
 
 
-@handles(CheckPassword)
-async def check_password(ctx: Context, cmd: CheckPassword) -> Member:
-    _require_system(ctx)
+@attrs.frozen
+class _PasswordChecked:
+    """What checking a password found, before the unit of work that acts on it."""
+
+    member_id: int | None
+    """The member the password is right for; None when anything was wrong."""
+    checked_hash: str | None = attrs.field(default=None, repr=False)
+    rehash: str | None = attrs.field(default=None, repr=False)
+    """A hash with today's settings, when the stored one was made with older ones."""
+
+
+async def _check_password_off_the_books(
+    read: Reader[tuple[Member | None, str | None]], cmd: CheckPassword
+) -> _PasswordChecked:
+    async def look(ctx: Context) -> tuple[Member | None, str | None]:
+        _require_system(ctx)
+        member = await _member_by_key(ctx, cmd.login) if len(cmd.login) <= MAX_LOGIN else None
+        stored = None if member is None else await ctx.repos.access.password_hash(member.id)
+        return member, stored
+
+    member, stored = await read(look)
     password = _normal_password(cmd.password)
     fits = 0 < len(password) <= MAX_PASSWORD
-    member = await _member_by_key(ctx, cmd.login) if len(cmd.login) <= MAX_LOGIN else None
-    stored = None if member is None else await ctx.uow.access.password_hash(member.id)
     matches = await _verify(stored or await _dummy_hash(), password if fits else "")
     if member is None or stored is None or not fits or not matches:
+        return _PasswordChecked(None)
+    rehash = await _hash(password) if HASHER.check_needs_rehash(stored) else None
+    return _PasswordChecked(member.id, stored, rehash)
+
+
+@handles(CheckPassword, prepare=_check_password_off_the_books)
+async def check_password(ctx: Context, cmd: CheckPassword) -> Member:
+    _require_system(ctx)
+    checked: _PasswordChecked = ctx.prepared
+    if checked.member_id is None or checked.checked_hash is None:
         raise WrongPassword()
+    # The hash checked must still be the member's: a password changed meanwhile refuses.
+    if await ctx.uow.access.password_hash(checked.member_id) != checked.checked_hash:
+        raise WrongPassword()
+    member = await get_member(ctx, checked.member_id)
     if not member.is_active:
         raise MemberInactive(member_id=member.id, status=member.status.value)
-    if HASHER.check_needs_rehash(stored):
-        await ctx.uow.access.set_password_hash(member.id, await _hash(password), ctx.now)
+    if checked.rehash is not None:
+        await ctx.uow.access.set_password_hash(member.id, checked.rehash, ctx.now)
     await ctx.audit("member.signed_in", f"member:{member.id}", method="password")
     return member
 

@@ -94,7 +94,11 @@ def _event(
     tz = ctx.community.tz
     event = icalendar.Event()
     event.add("uid", f"gathering-{gathering.id}@{ctx.community.key}.huarong")
-    event.add("dtstamp", ctx.now)
+    # Without a METHOD, DTSTAMP means the last change (RFC 5545 3.8.7.2): the same
+    # feed then reads the same at every poll, and its ETag answers 304.
+    changed = gathering.updated_at or gathering.starts_at
+    event.add("dtstamp", changed)
+    event.add("last-modified", changed)
     event.add("dtstart", gathering.starts_at.astimezone(tz))
     event.add("dtend", gathering.ends_at.astimezone(tz))
     title = gathering.title.get(locale)

@@ -24,6 +24,8 @@ class Context:
     now: datetime
     memo: dict[str, Any] = attrs.field(factory=dict)
     """Settings read once per unit of work (a batch of activities reads rules once)."""
+    prepared: Any = None
+    """What the command's `prepare` step returned (`registry.handles`), if it has one."""
 
     def can(self, permission: Permission, scope: Scope | None = None) -> bool:
         """System actors (the operator's CLI, the config loader) may do anything."""

@@ -11,7 +11,14 @@ from huarong_core.commands import Command, Query
 from huarong_core.services.context import Context
 
 C = TypeVar("C", bound=Command[Any])
+T = TypeVar("T")
 Handler = Callable[[Context, C], Awaitable[Any]]
+Reader = Callable[[Callable[[Context], Awaitable[T]]], Awaitable[T]]
+"""Runs a function on a read-only `Context` (one snapshot) and returns its result."""
+Prepare = Callable[[Reader[Any], Any], Awaitable[Any]]
+"""Work done before a command's unit of work, outside any transaction: CPU-heavy
+steps (argon2) that must hold neither the single SQLite writer nor a transaction.
+It may read through the `Reader`; what it returns is the handler's `ctx.prepared`."""
 
 
 @attrs.frozen
@@ -19,6 +26,7 @@ class HandlerSpec:
     command: type[Command[Any]]
     handler: Callable[[Context, Any], Awaitable[Any]]
     result_type: Any
+    prepare: Prepare | None = None
 
     @property
     def read_only(self) -> bool:
@@ -28,14 +36,19 @@ class HandlerSpec:
 _HANDLERS: dict[type[Command[Any]], HandlerSpec] = {}
 
 
-def handles(command: type[C]) -> Callable[[Handler[C]], Handler[C]]:
-    """Register the decorated coroutine as the one handler of `command`."""
+def handles(
+    command: type[C], *, prepare: Prepare | None = None
+) -> Callable[[Handler[C]], Handler[C]]:
+    """Register the decorated coroutine as the one handler of `command` (with the
+    work to `prepare` before its unit of work, if any)."""
 
     def register(func: Handler[C]) -> Handler[C]:
         if command in _HANDLERS:
             raise TypeError(f"{command.__name__} already has a handler")
+        if prepare is not None and issubclass(command, Query):
+            raise TypeError(f"{command.__name__} is a query: nothing to prepare")
         result_type = get_type_hints(func)["return"]
-        _HANDLERS[command] = HandlerSpec(command, func, result_type)
+        _HANDLERS[command] = HandlerSpec(command, func, result_type, prepare)
         return func
 
     return register

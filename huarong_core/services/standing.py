@@ -35,7 +35,7 @@ async def _board_key(ctx: Context, board: Board, key: str | None) -> str | None:
     if board is Board.SEASON:
         return key or season_of(ctx.now, ctx.community.tz, await ctx.repos.points.season_length())
     if board is Board.ORGANIZATION:
-        if key is None or not key.isdigit():
+        if key is None or not (key.isascii() and key.isdigit()) or len(key) > 18:
             raise InvalidValue(field="key", value=key or "", reason="organization_required")
         await get_organization(ctx, int(key))
     if board is Board.CATEGORY:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
+import threading
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import pytest
@@ -34,7 +36,7 @@ from huarong_core.commands import (
     SignInCodeRequest,
 )
 from huarong_core.delivery import DeliveryWorker, MemorySender, Priority
-from huarong_core.domain.members import MemberStatus
+from huarong_core.domain.members import Member, MemberStatus
 from huarong_core.errors import (
     InvalidApiToken,
     InvalidValue,
@@ -158,7 +160,7 @@ async def test_an_expired_code_is_refused_and_nothing_changes(
     assert stable(await snapshot(huarong.db)) == before
 
 
-async def test_wrong_codes_lock_the_community_s_sign_in_by_code_for_a_quarter(
+async def test_wrong_codes_pause_that_client_s_sign_in_by_code_for_a_quarter(
     hub: Hub, people: dict[str, Actor]
 ) -> None:
     huarong, handle, clock = hub
@@ -166,24 +168,75 @@ async def test_wrong_codes_lock_the_community_s_sign_in_by_code_for_a_quarter(
     before = stable(await snapshot(huarong.db))
     for wrong in ("22222222", "nonsense", "", made.code[:-1]):
         with pytest.raises(WrongSignInCode):
-            await handle.execute(RedeemSignInCode(wrong), actor=WEB)
+            await handle.execute(RedeemSignInCode(wrong, client="web:guesser"), actor=WEB)
     clock.advance(minutes=1)
-    with pytest.raises(WrongSignInCode):
-        await handle.execute(RedeemSignInCode("x" * 500), actor=WEB)
-    # Five wrong tries: even the right code is refused for the rest of the window.
+    with pytest.raises(WrongSignInCode) as wrong_try:
+        await handle.execute(RedeemSignInCode("x" * 500, client="web:guesser"), actor=WEB)
+    assert "client" not in wrong_try.value.params()  # nothing about it is shown back
+    # Five wrong tries: even the right code is refused to that client for the window.
     with pytest.raises(SignInRefused) as refused:
-        await handle.execute(RedeemSignInCode(made.code), actor=WEB)
+        await handle.execute(RedeemSignInCode(made.code, client="web:guesser"), actor=WEB)
     assert refused.value.reason == "too_many_attempts"
     assert "quarter of an hour" in str(refused.value)
     assert stable(await snapshot(huarong.db)) == before
     tries = await audit(handle, "access.sign_in_refused")
     assert len(tries) == 5
-    assert {(t.target, t.actor.label) for t in tries} == {("access:sign_in_code", WEB.label)}
+    assert {(t.target, t.actor.label) for t in tries} == {
+        ("access:sign_in_code:web:guesser", WEB.label)
+    }
     assert all(t.details == {"command": "RedeemSignInCode"} for t in tries)
+    # Everyone else signs in as usual: a guesser cannot lock the community out.
+    member = await handle.execute(RedeemSignInCode(made.code, client="web:alice"), actor=WEB)
+    assert member.id == mid(people["alice"])
     clock.advance(minutes=14, seconds=1)  # the first four tries are out of the window now
     fresh = await handle.execute(CreateSignInCode(), actor=people["alice"])
-    member = await handle.execute(RedeemSignInCode(fresh.code), actor=WEB)
+    member = await handle.execute(RedeemSignInCode(fresh.code, client="web:guesser"), actor=WEB)
     assert member.id == mid(people["alice"])
+
+
+async def test_wrong_codes_from_many_clients_pause_everyone_past_a_ceiling(
+    hub: Hub, people: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, handle, clock = hub
+    monkeypatch.setattr(access_service, "MAX_WRONG_TRIES_EVERYWHERE", 8)
+    made = await handle.execute(CreateSignInCode(), actor=people["alice"])
+    for n in range(8):  # two tries from each of four clients, under the per-client five
+        with pytest.raises(WrongSignInCode):
+            await handle.execute(RedeemSignInCode("22222222", client=f"web:{n // 2}"), actor=WEB)
+    for client in ("web:new", None):
+        with pytest.raises(SignInRefused):
+            await handle.execute(RedeemSignInCode(made.code, client=client), actor=WEB)
+    clock.advance(minutes=15, seconds=1)
+    fresh = await handle.execute(CreateSignInCode(), actor=people["alice"])
+    member = await handle.execute(RedeemSignInCode(fresh.code, client="web:new"), actor=WEB)
+    assert member.id == mid(people["alice"])
+
+
+async def test_tries_without_a_client_count_together(hub: Hub, people: dict[str, Actor]) -> None:
+    _, handle, _ = hub
+    made = await handle.execute(CreateSignInCode(), actor=people["alice"])
+    for _ in range(5):
+        with pytest.raises(WrongSignInCode):
+            await handle.execute(RedeemSignInCode("22222222"), actor=WEB)
+    with pytest.raises(SignInRefused):
+        await handle.execute(RedeemSignInCode(made.code), actor=WEB)
+    tries = await audit(handle, "access.sign_in_refused")
+    assert {t.target for t in tries} == {"access:sign_in_code"}
+    member = await handle.execute(RedeemSignInCode(made.code, client="web:someone"), actor=WEB)
+    assert member.id == mid(people["alice"])
+
+
+@pytest.mark.parametrize("client", ["", "web: spaced", "web:\u00e9", "x" * 101])
+async def test_a_malformed_client_key_is_refused_by_name(
+    hub: Hub, people: dict[str, Actor], client: str
+) -> None:
+    huarong, handle, _ = hub
+    made = await handle.execute(CreateSignInCode(), actor=people["alice"])
+    before = stable(await snapshot(huarong.db))
+    with pytest.raises(InvalidValue) as refused:
+        await handle.execute(RedeemSignInCode(made.code, client=client), actor=WEB)
+    assert (refused.value.field, refused.value.reason) == ("client", "not_a_client_key")
+    assert stable(await snapshot(huarong.db)) == before
 
 
 async def test_a_new_code_retires_the_older_and_codes_are_limited_per_hour(
@@ -401,6 +454,63 @@ async def test_wrong_missing_and_unknown_are_one_refusal(
     }
     with pytest.raises(PermissionDenied):
         await handle.execute(CheckPassword("alice", PASSWORD), actor=people["alice"])
+
+
+class GatedHasher(PasswordHasher):
+    """Verifies only once the test opens the gate: a password check the test can hold."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+        self.gate = threading.Event()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        self.started.set()
+        assert self.gate.wait(10), "the test never opened the gate"
+        return super().verify(hash, password)
+
+
+async def held_password_check(
+    handle: CommunityHandle, member: Actor, monkeypatch: pytest.MonkeyPatch
+) -> tuple[GatedHasher, asyncio.Future[Member]]:
+    """The member's password set, and a check of it under way, held inside argon2."""
+    await handle.execute(SetPassword(mid(member), PASSWORD), actor=member)
+    hasher = GatedHasher()
+    monkeypatch.setattr(access_service, "HASHER", hasher)
+    check = asyncio.ensure_future(handle.execute(CheckPassword("alice", PASSWORD), actor=WEB))
+    assert await asyncio.to_thread(hasher.started.wait, 10)
+    return hasher, check
+
+
+async def test_checking_a_password_holds_up_no_write(
+    hub: Hub, people: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2 takes long on purpose: it runs before the unit of work, so the single
+    SQLite writer (or a PostgreSQL transaction) is not held while it does."""
+    _, handle, _ = hub
+    alice = people["alice"]
+    hasher, check = await held_password_check(handle, alice, monkeypatch)
+    registered = await asyncio.wait_for(
+        handle.execute(RegisterChatMember("telegram", "7001", "Meanwhile", "en"), actor=SYSTEM),
+        timeout=5,
+    )
+    assert registered.member.display_name == "Meanwhile"
+    assert not check.done()
+    hasher.gate.set()
+    assert (await check).id == mid(alice)
+
+
+async def test_a_password_changed_during_its_check_is_refused(
+    hub: Hub, people: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, handle, _ = hub
+    alice = people["alice"]
+    hasher, check = await held_password_check(handle, alice, monkeypatch)
+    await handle.execute(SetPassword(mid(alice), PASSWORD + "?"), actor=alice)
+    hasher.gate.set()
+    with pytest.raises(WrongPassword):
+        await check
+    assert len(await audit(handle, "member.signed_in")) == 0
 
 
 async def test_password_rules_and_who_may_set_one(hub: Hub, people: dict[str, Actor]) -> None:

@@ -253,6 +253,8 @@ async def test_organization_and_category_boards(community: Pair) -> None:
         (Board.ORGANIZATION, None, InvalidValue),
         (Board.ORGANIZATION, "acme", InvalidValue),
         (Board.ORGANIZATION, "999", NotFound),
+        (Board.ORGANIZATION, "¹", InvalidValue),  # a digit to str.isdigit, not to int
+        (Board.ORGANIZATION, "9" * 40, InvalidValue),
         (Board.CATEGORY, None, InvalidValue),
         (Board.CATEGORY, "astronaut", InvalidValue),
     ):

@@ -64,6 +64,7 @@ MEMBER_EN: Script = [
     ("/award 孙丽 5 nope", "⚠️"),
     ("/name " + "x" * 70, "too long"),
     ("/me \x1b[2J", "control characters"),
+    ("①", ""),  # a digit to str.isdigit that int() refuses: no crash
 ]
 
 MEMBER_ZH: Script = [

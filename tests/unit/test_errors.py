@@ -131,6 +131,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "LinkCodeExpired": {"member_id": 7},
     "LinkRefused": {"reason": "too_many_attempts"},
     "SignInRefused": {"reason": "too_many_attempts"},
+    "WrongSignInCode": {"client": "web:5f2b9c0e4d1a7b3c6e8f0a12"},
+    "SignInCodeExpired": {"client": "web:5f2b9c0e4d1a7b3c6e8f0a12"},
     "InvalidApiToken": {"reason": "revoked"},
     # --- chat input ---
     "MissingArgument": {"argument": "member"},

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from huarong_core.commands import CreateApiToken, GetPointsStatement
+from huarong_core.commands import CreateApiToken, GetPointsStatement, UpdateGathering
 from huarong_web.api import ApiRoute
 from huarong_web.routes import ALL_ROUTES
 from huarong_web.routes_gatherings import ROUTES
@@ -319,6 +319,32 @@ async def test_calendar_feeds_are_icalendar_in_the_readers_language(world: WebWo
     assert unknown.status == 404
     bad_feed = await member.call("GET", "/calendars/planets.ics")
     assert bad_feed.status == 404
+
+
+async def test_a_polled_feed_reads_the_same_until_something_changes(world: WebWorld) -> None:
+    """DTSTAMP is a session's last change, not the time of the request: a calendar app
+    polling the feed gets 304 until a session changes."""
+    member = await world.as_role("member")
+    first = await member.call("GET", "/calendars/salon.ics", params={"key": "english"})
+    body, tag = await first.text(), first.headers["ETag"]
+    world.clock.advance(minutes=5)
+    again = await member.call("GET", "/calendars/salon.ics", params={"key": "english"})
+    assert await again.text() == body
+    unchanged = await member.call(
+        "GET", "/calendars/salon.ics", params={"key": "english"}, headers={"If-None-Match": tag}
+    )
+    assert unchanged.status == 304
+    found = re.search(r"UID:gathering-(\d+)@", body)
+    assert found is not None
+    await world.handle.execute(
+        UpdateGathering(int(found.group(1)), topic="Idioms about tea"), actor=SYSTEM
+    )
+    changed = await member.call(
+        "GET", "/calendars/salon.ics", params={"key": "english"}, headers={"If-None-Match": tag}
+    )
+    assert changed.status == 200
+    assert "Idioms about tea" in await changed.text()
+    assert changed.headers["ETag"] != tag
 
 
 async def test_a_calendar_app_reads_a_feed_with_a_token_in_the_url(world: WebWorld) -> None:

@@ -15,6 +15,7 @@ import hmac
 import json
 import secrets
 import socket
+import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from http.cookies import Morsel, SimpleCookie
@@ -38,7 +39,7 @@ from huarong_core.commands import (
 from huarong_core.notices.relay import NotificationRelay
 from huarong_web.openapi import build_document
 from huarong_web.settings import RateLimit, WebSettings
-from huarong_web.signin import signin_routes
+from huarong_web.signin import SEND_CODE_FLOOR, signin_routes
 from tests.web.web_world import API, WebWorld, open_world
 
 BOT_TOKEN = "123456789:AAtest-only-bot-token-for-huarong"
@@ -457,9 +458,12 @@ async def test_code_request_answers_alike_for_anyone(world: WebWorld) -> None:
     client = await bare_client(world)
     answers = []
     for login in ("telegram:8001", "telegram:9999999", "nobody-at-all", "@x:example.org"):
+        started = time.monotonic()
         response = await client.post(f"{API}/sign-in/code/request", json={"login": login})
         assert response.status == 202
         answers.append(await response.read())
+        # Found or not, no answer comes before the floor: the time tells nothing.
+        assert time.monotonic() - started >= SEND_CODE_FLOOR
     assert len(set(answers)) == 1
     assert set(json.loads(answers[0])) == {"expires_at"}
     assert len(await sent_codes(world, member_id)) == 1
@@ -520,8 +524,8 @@ async def test_code_bodies(world: WebWorld) -> None:
 
 
 async def test_core_lockout_after_many_wrong_codes(world: WebWorld) -> None:
-    """Five wrong codes in the community stop code sign-in for a while (the core's
-    floor under the per-client limits): a 429 that says how long to wait."""
+    """Five wrong codes from one client stop its code sign-ins for a while (the core's
+    floor under the adapter's rate limits): a 429 that says how long to wait."""
     client = await bare_client(world)
     for number in range(5):  # within the default limits of one address
         wrong = await client.post(f"{API}/sign-in/code", json={"code": f"BAD{number}"})
@@ -529,6 +533,45 @@ async def test_core_lockout_after_many_wrong_codes(world: WebWorld) -> None:
     paused = await client.post(f"{API}/sign-in/code", json={"code": "BAD9"})
     await problem(paused, 429, "sign_in_paused")
     assert int(paused.headers["Retry-After"]) > 0
+
+
+async def test_the_lockout_is_per_client_and_the_audit_log_keeps_no_address(
+    demo_template: Path, tmp_path: Path
+) -> None:
+    """Behind a proxy the client is the address the proxy appended (the last in
+    X-Forwarded-For): a guesser who writes other addresses in front stays one client,
+    and the people behind other addresses still sign in."""
+    async with open_world(demo_template, tmp_path, BEHIND_PROXY) as world:
+        client = await bare_client(world)
+        for number in range(5):
+            spoofed = {"X-Forwarded-For": f"10.9.9.{number}, 198.51.100.7"}
+            wrong = await client.post(
+                f"{API}/sign-in/code", json={"code": f"BAD{number}"}, headers=spoofed
+            )
+            assert wrong.status == 401
+        guesser = {"X-Forwarded-For": "10.0.0.1, 198.51.100.7"}
+        await problem(
+            await client.post(f"{API}/sign-in/code", json={"code": "BAD9"}, headers=guesser),
+            429,
+            "sign_in_paused",
+        )
+        member_id = await chat_member(world, "8011", "Sun Li")
+        await client.post(f"{API}/sign-in/code/request", json={"login": "telegram:8011"})
+        [code] = await sent_codes(world, member_id)
+        neighbour = {"X-Forwarded-For": "203.0.113.20"}
+        signed_in = await client.post(f"{API}/sign-in/code", json={"code": code}, headers=neighbour)
+        assert signed_in.status == 200, await signed_in.text()
+        async with world.huarong.db.read() as conn:
+            rows = await conn.fetch(
+                "SELECT target, details FROM audit_log WHERE action = $1",
+                "access.sign_in_refused",
+            )
+        targets = {row["target"] for row in rows}
+        assert len(rows) == 5
+        assert len(targets) == 1
+        [target] = targets
+        assert target.startswith("access:sign_in_code:web:")
+        assert "198.51.100.7" not in repr([dict(row) for row in rows])
 
 
 # --- passwords ------------------------------------------------------------------------

@@ -14,9 +14,10 @@ from urllib.parse import quote
 from aiohttp import web
 
 from huarong_core import Actor
-from huarong_core.commands import CheckPassword, RedeemSignInCode, SendSignInCode
+from huarong_core.commands import CheckPassword, RedeemSignInCode
 from huarong_core.errors import MemberInactive, SignInRefused, WrongPassword, WrongSignInCode
 from huarong_core.i18n import normalize_locale, translate
+from huarong_web.app import client_key
 from huarong_web.auth import SESSION_COOKIE, Principal, csrf_ok
 from huarong_web.keys import AUTH, HANDLE, PRINCIPAL
 from huarong_web.portal.pages import (
@@ -28,7 +29,7 @@ from huarong_web.portal.pages import (
     text_field,
 )
 from huarong_web.problems import WebProblem
-from huarong_web.signin import begin_session, count_attempt
+from huarong_web.signin import begin_session, count_attempt, send_code_evenly
 
 __all__ = ["ROUTES"]
 
@@ -86,7 +87,7 @@ async def ask_for_code(request: web.Request) -> web.StreamResponse:
         return await _again(
             request, 429, {"": translate("web.problem.too_many", locale)}, login=login
         )
-    await request.config_dict[HANDLE].execute(SendSignInCode(login), actor=SYSTEM)
+    await send_code_evenly(request.config_dict[HANDLE], login)
     target = _next(request, form.get("next"))
     raise web.HTTPSeeOther(f"{base_of(request)}/sign-in?sent=1&next={quote(target, safe='')}")
 
@@ -97,7 +98,9 @@ async def sign_in_with_code(request: web.Request) -> web.StreamResponse:
     locale = page_locale(request)
     try:
         count_attempt(request)
-        member = await request.config_dict[HANDLE].execute(RedeemSignInCode(code), actor=SYSTEM)
+        member = await request.config_dict[HANDLE].execute(
+            RedeemSignInCode(code, client=await client_key(request)), actor=SYSTEM
+        )
     except WebProblem:
         return await _again(request, 429, {"": translate("web.problem.too_many", locale)})
     except SignInRefused:

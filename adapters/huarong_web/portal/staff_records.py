@@ -38,6 +38,7 @@ from huarong_web.keys import HANDLE
 from huarong_web.portal.pages import (
     FormErrors,
     PortalRoute,
+    ascii_int,
     base_of,
     read_form,
     redirect,
@@ -205,7 +206,7 @@ async def audit(request: web.Request) -> web.StreamResponse:
     t = texts(request)
     action = request.query.get("action", "").strip()[:80]
     before_text = request.query.get("before", "")
-    before = int(before_text) if before_text.isdigit() and len(before_text) <= 12 else None
+    before = ascii_int(before_text)
     entries = await run(
         request, ListAuditEntries(action=action or None, before_id=before, limit=AUDIT_PAGE)
     )
@@ -262,7 +263,7 @@ async def organization_report(request: web.Request) -> web.StreamResponse:
     """The organization report's CSV: its path names the organization, which a plain GET
     form cannot fill in, so the form comes here and is sent on."""
     chosen = request.query.get("organization_id", "")
-    if not chosen.isdigit():
+    if ascii_int(chosen) is None:
         raise redirect(request, "/staff/exports")
     query = urlencode(
         {

@@ -36,7 +36,7 @@ from huarong_core.commands import (
     RejectPhoto,
     ReturnReflection,
 )
-from huarong_core.conversation.arguments import FreeText, Ref, arg, page_arg
+from huarong_core.conversation.arguments import FreeText, Ref, arg, page_arg, typed_number
 from huarong_core.conversation.chat.points import button, member_names
 from huarong_core.conversation.errors import BadArgument, MissingArgument
 from huarong_core.conversation.routes import Outcome, route
@@ -91,10 +91,10 @@ async def parse_pending(turn: Turn, word: str) -> PendingRef:
         number = parts[1]
     else:
         raise BadArgument(argument="points_pending", value=word, reason="no_match")
-    number = number.removeprefix("#")
-    if not number.isdigit() or (kind == "club" and not club):
+    pending_id = typed_number(number.removeprefix("#"))
+    if pending_id is None or (kind == "club" and not club):
         raise BadArgument(argument="points_pending", value=word, reason="no_match")
-    return PendingRef(kind, int(number), club)
+    return PendingRef(kind, pending_id, club)
 
 
 PENDING = Ref("points_pending", "pending", parse_pending)

@@ -607,7 +607,7 @@ async def checkin(turn: Turn, args: Mapping[str, Any]) -> Outcome:
     gathering: Gathering = args["gathering"]
     who: str = args["who"]
     code = "".join(who.split()).translate(_DIGITS)
-    if code.isdigit():
+    if code.isascii() and code.isdigit():
         result = await turn.run(CheckIn(gathering.id, code=code))
         return checkin_message(turn, gathering, result, None)
     member = await find_member(turn, who)

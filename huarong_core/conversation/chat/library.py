@@ -58,6 +58,7 @@ from huarong_core.conversation.arguments import (
     page_arg,
     parse_id,
     split_words,
+    typed_number,
 )
 from huarong_core.conversation.errors import BadArgument, MissingArgument
 from huarong_core.conversation.refs import MEMBER
@@ -126,7 +127,7 @@ def excerpt(text: str) -> str:
 async def find_book(turn: Turn, word: str) -> Book:
     """`#12`/`12`, an ISBN, a title (exact, or the only one containing it) or an author."""
     ref = word.strip()
-    if ref.startswith("#") or (ref.isdigit() and len(ref) <= 9):
+    if ref.startswith("#") or typed_number(ref, max_digits=9) is not None:
         return (await turn.run(GetBook(parse_id("lib_book", ref)))).book
     page = await turn.run(SearchBooks(text=ref, limit=20))
     if len(page.items) == 1:
@@ -146,7 +147,7 @@ async def copy_code(turn: Turn, word: str) -> str:
 async def find_contest(turn: Turn, word: str) -> ReflectionContest:
     contests = await turn.run(ListReflectionContests())
     ref = word.strip()
-    if ref.startswith("#") or ref.isdigit():
+    if ref.startswith("#") or typed_number(ref) is not None:
         wanted = parse_id("lib_contest", ref)
         for contest in contests:
             if contest.id == wanted:

@@ -47,6 +47,7 @@ from huarong_core.conversation.arguments import (
     page_arg,
     parse_id,
     split_words,
+    typed_number,
 )
 from huarong_core.conversation.errors import TooManyArguments
 from huarong_core.conversation.refs import STATION, find_station
@@ -553,7 +554,8 @@ def _fits(field: FormField, word: str) -> bool:
     """Whether one word can be this field's answer (`-` only for an optional field)."""
     if word.casefold() in SKIP:
         return not field.required
-    if field.type is FieldType.CHOICE and word.isdigit() and 1 <= int(word) <= len(field.choices):
+    line = typed_number(word)
+    if field.type is FieldType.CHOICE and line is not None and 1 <= line <= len(field.choices):
         return True
     try:
         field.clean(word, "en")
@@ -647,10 +649,10 @@ def read_answers(form: Sequence[FormField], text: str) -> dict[str, str]:
         if value.casefold() in SKIP:
             continue
         field = by_key[key]
-        if field.type is FieldType.CHOICE and value.isdigit() and value not in field.choices:
-            number = int(value)
-            if 1 <= number <= len(field.choices):
-                value = field.choices[number - 1]
+        number = typed_number(value)
+        choices = field.choices if field.type is FieldType.CHOICE else ()
+        if number is not None and value not in choices and 1 <= number <= len(choices):
+            value = choices[number - 1]
         if value:
             result[key] = value
     return result

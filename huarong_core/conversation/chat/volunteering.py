@@ -48,6 +48,7 @@ from huarong_core.conversation.arguments import (
     parse_day,
     parse_id,
     split_words,
+    typed_number,
 )
 from huarong_core.conversation.chat.library import MEMBER_COMMANDS, id_lookup, member_name, ref_id
 from huarong_core.conversation.errors import BadArgument, MissingArgument
@@ -75,7 +76,7 @@ async def find_task(turn: Turn, word: str) -> VolunteerTask:
     """`#3`/`3`, a task's key, or its title (in any language; a unique part will do)."""
     tasks = await turn.run(ListVolunteerTasks(include_inactive=True))
     ref = word.strip()
-    if ref.startswith("#") or ref.isdigit():
+    if ref.startswith("#") or typed_number(ref) is not None:
         wanted = parse_id("lib_task", ref)
         for task in tasks:
             if task.id == wanted:

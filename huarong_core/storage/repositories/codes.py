@@ -103,6 +103,18 @@ class OneTimeCodes:
         )
         return row is not None
 
+    async def wrong_tries_of(self, action: str, target: str, since: datetime) -> tuple[int, int]:
+        """Refused tries on record since `since`: (those on `target`, all of `action`)."""
+        row = await self._conn.fetchrow(
+            "SELECT COUNT(*) AS every, COALESCE(SUM(CASE WHEN target = $4 THEN 1 ELSE 0 END), 0)"
+            " AS mine FROM audit_log WHERE community_id = $1 AND at >= $2 AND action = $3",
+            self._cid,
+            since,
+            action,
+            target,
+        )
+        return (0, 0) if row is None else (int(row["mine"]), int(row["every"]))
+
     async def wrong_tries_since(self, action: str, target: str, since: datetime) -> int:
         """Refused tries on record (audit entries `action` on `target`) since `since`."""
         return int(

@@ -57,6 +57,7 @@ def _gathering(row: Row) -> Gathering:
         tags=frozenset(loads(row["tags"])),
         ranking=Ranking(row["ranking"]),
         finalized_at=as_optional_datetime(row["finalized_at"]),
+        updated_at=as_datetime(row["updated_at"]),
     )
 
 
