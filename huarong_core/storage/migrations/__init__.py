@@ -26,6 +26,7 @@ from huarong_core.storage.migrations import (
     m0011_adapters,
     m0012_notifications,
     m0013_access,
+    m0014_lookups,
 )
 
 
@@ -50,6 +51,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "adapters", m0011_adapters.upgrade),
     Migration(12, "notifications", m0012_notifications.upgrade),
     Migration(13, "access", m0013_access.upgrade),
+    Migration(14, "lookups", m0014_lookups.upgrade),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
