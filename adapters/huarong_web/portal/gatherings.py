@@ -46,6 +46,7 @@ from huarong_web.portal.pages import (
     ascii_int,
     base_of,
     page_locale,
+    path_id,
     read_form,
     redirect,
     render,
@@ -177,7 +178,7 @@ async def calendar(request: web.Request) -> web.StreamResponse:
 
 
 def _gathering_id(request: web.Request) -> int:
-    return int(request.match_info["gathering_id"])
+    return path_id(request, "gathering_id")
 
 
 async def _organizer(request: web.Request, gathering: Gathering) -> Any:

@@ -25,6 +25,7 @@ from huarong_web.portal.pages import (
     FormErrors,
     PortalRoute,
     ascii_int,
+    path_id,
     read_form,
     redirect,
     render,
@@ -121,7 +122,7 @@ async def mine(request: web.Request) -> web.StreamResponse:
 
 
 async def cancel(request: web.Request) -> web.StreamResponse:
-    redemption_id = int(request.match_info["redemption_id"])
+    redemption_id = path_id(request, "redemption_id")
     _, key = await read_form(request)
     try:
         await run(request, CancelRedemption(redemption_id), key)

@@ -35,6 +35,7 @@ from huarong_web.portal.pages import (
     base_of,
     form_errors,
     page_locale,
+    path_id,
     read_form,
     redirect,
     render,
@@ -84,7 +85,7 @@ def qr_data_uri(link: str) -> str:
 
 
 def _gathering_id(request: web.Request) -> int:
-    return int(request.match_info["gathering_id"])
+    return path_id(request, "gathering_id")
 
 
 async def attendance(request: web.Request, gathering_id: int) -> Attendance:

@@ -40,6 +40,7 @@ from huarong_core.errors import HuarongError, PermissionDenied
 from huarong_web.portal.pages import (
     FormErrors,
     PortalRoute,
+    path_id,
     read_form,
     redirect,
     render,
@@ -103,7 +104,7 @@ async def shop(request: web.Request) -> web.StreamResponse:
 
 @staff_page
 async def fulfil(request: web.Request) -> web.StreamResponse:
-    redemption_id = int(request.match_info["redemption_id"])
+    redemption_id = path_id(request, "redemption_id")
     _, key = await read_form(request)
     try:
         await run(request, FulfilRedemption(redemption_id), key)
@@ -220,7 +221,7 @@ def _decision(kind: str, field: str, done: str, make: Decide) -> Any:
 
     @staff_page
     async def decide(request: web.Request) -> web.StreamResponse:
-        item_id = int(request.match_info["item_id"])
+        item_id = path_id(request, "item_id")
         form, key = await read_form(request)
         typed = text_field(form, field, NOTE_LIMIT)
         try:

@@ -39,6 +39,7 @@ from huarong_web.portal.pages import (
     FormErrors,
     PortalRoute,
     base_of,
+    path_id,
     read_form,
     redirect,
     render,
@@ -182,7 +183,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
 
 
 def _request_id(request: web.Request) -> int:
-    return int(request.match_info["request_id"])
+    return path_id(request, "request_id")
 
 
 def staff_steps(state: RequestState) -> list[RequestState]:
