@@ -213,14 +213,19 @@ def test_every_route_has_help_and_argument_names_in_both_languages() -> None:
     prefix=st.sampled_from(["", "/", "!", "／"] + [f"/{r.name} " for r in all_routes()]),
     body=st.text(max_size=80),
     group=st.booleans(),
+    pressed=st.booleans(),
 )
 # Digits `str.isdigit` accepts and `int` refuses (found by this test once).
-@example(prefix="/station ", body="¹", group=False)
-@example(prefix="/station ", body="①", group=True)
-async def test_no_text_crashes_the_conversation(prefix: str, body: str, group: bool) -> None:
+@example(prefix="/station ", body="¹", group=False, pressed=False)
+@example(prefix="/station ", body="①", group=True, pressed=True)
+async def test_no_text_crashes_the_conversation(
+    prefix: str, body: str, group: bool, pressed: bool
+) -> None:
+    """Typed, or sent as a button's payload (a forged one too): never a crash."""
     async with open_test_community() as (_, handle):
         chat = ChatTester(handle)
-        answer = await chat.say("fuzz", prefix + body, group="g" if group else None)
+        where = "g" if group else None
+        answer = await chat.say("fuzz", prefix + body, group=where, pressed=pressed)
         assert "系统出了点问题" not in answer.text
         for message in answer.messages:
             assert len(message.text) < 20_000
