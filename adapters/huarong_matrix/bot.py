@@ -147,7 +147,7 @@ class MatrixBot:
     async def handle_event(self, payload: Mapping[str, Any]) -> None:
         """Answer one recorded event; anything the bot has no use for is ignored on purpose."""
         if payload.get("sender") == self.client.user_id:
-            content = payload.get("content") or {}
+            content = _object(payload.get("content"))
             if (
                 payload.get("type") == "m.room.member"
                 and payload.get("state_key") == self.client.user_id
@@ -175,11 +175,11 @@ class MatrixBot:
         return ChatKind.PRIVATE if await self.direct.is_direct(room_id) else ChatKind.GROUP
 
     async def _message(self, payload: Mapping[str, Any]) -> None:
-        content = payload.get("content") or {}
+        content = _object(payload.get("content"))
         room_id, sender, event_id = payload["room_id"], payload["sender"], payload["event_id"]
         if content.get("msgtype") != "m.text" or not isinstance(content.get("body"), str):
             return
-        relation = content.get("m.relates_to") or {}
+        relation = _object(content.get("m.relates_to"))
         if relation.get("rel_type") == "m.replace":
             await self._edited(payload, relation)
             return
@@ -233,7 +233,7 @@ class MatrixBot:
         await self.deliver(reply, room_id=room_id, sender=sender, source=event_id)
 
     async def _edited(self, payload: Mapping[str, Any], relation: Mapping[str, Any]) -> None:
-        new = (payload.get("content") or {}).get("m.new_content") or {}
+        new = _object(_object(payload.get("content")).get("m.new_content"))
         body = new.get("body")
         room_id = payload["room_id"]
         kind = await self._chat_kind(room_id)
@@ -251,7 +251,7 @@ class MatrixBot:
         await self.state.set(key, payload["event_id"])
 
     async def _reaction(self, payload: Mapping[str, Any]) -> None:
-        relation = (payload.get("content") or {}).get("m.relates_to") or {}
+        relation = _object(_object(payload.get("content")).get("m.relates_to"))
         if relation.get("rel_type") != "m.annotation":
             return
         number = choice_number(str(relation.get("key", "")))
@@ -272,7 +272,7 @@ class MatrixBot:
         )
 
     async def _member(self, payload: Mapping[str, Any]) -> None:
-        content = payload.get("content") or {}
+        content = _object(payload.get("content"))
         membership = content.get("membership")
         room_id, person = payload["room_id"], payload.get("state_key")
         if not isinstance(person, str) or person == self.client.user_id:
@@ -288,7 +288,8 @@ class MatrixBot:
         club = await self._club(room_id)
         if club is None:
             return
-        name = content.get("displayname") or person
+        shown = content.get("displayname")
+        name = shown if isinstance(shown, str) and shown.strip() else person
         join = button_if_fits(
             Text("chat.matrix.button_join", {"club": club.name}), f"/join {club.key}"
         )
@@ -302,7 +303,7 @@ class MatrixBot:
         )
 
     async def _undecryptable(self, payload: Mapping[str, Any]) -> None:
-        source = payload.get("source") or {}
+        source = _object(payload.get("source"))
         decrypted = self.client.decrypt(source)
         if decrypted is not None:  # its key came meanwhile (a forwarded room key)
             again = stored_event(payload["room_id"], decrypted)
@@ -310,7 +311,7 @@ class MatrixBot:
                 await self.handle_event(again)
                 return
         room_id, sender = payload["room_id"], payload["sender"]
-        session = (source.get("content") or {}).get("session_id", "")
+        session = str(_object(source.get("content")).get("session_id", ""))
         key = f"utd:{room_id}:{session}"
         if await self.state.get(key) is not None:
             return
@@ -412,3 +413,10 @@ class MatrixBot:
             )
         except MatrixFailure as exc:
             log.warning("matrix.send_failed", room=room_id, error=exc.errcode)
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    """A JSON object of an event, or an empty one: event content is whatever the sending
+    client put there (`"m.relates_to": "oops"` reaches us too), so anything that is
+    not an object is read as absent rather than trusted."""
+    return value if isinstance(value, Mapping) else {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from structlog.testing import capture_logs
 
 from huarong_core.commands import ListClubMembers
 from huarong_core.inbox import Inbox, InboxItem
@@ -164,6 +165,34 @@ async def test_edits_redactions_and_undecryptable_events(world: World) -> None:
         notes = [e for e in said if "decrypt" in body(e).lower() or "解密" in body(e)]
         assert len(notes) == 1
         assert len(said) == 2  # the note and the barrier's answer
+    finally:
+        await ann.close()
+
+
+async def test_malformed_content_is_read_as_absent_not_a_failure(world: World) -> None:
+    """Event content is whatever the sending client wrote: a relation that is not an
+    object, an edit whose new content is text, a reaction keyed by a list. None of it
+    may fail the bot's handling (which would retry the event and then set it aside)."""
+    room = await a_club_room(world, encrypted=False)
+    ann = await with_ann(world, room)
+    try:
+        with capture_logs() as logs:
+            odd = {"msgtype": "m.text", "body": "!myclubs", "m.relates_to": "oops"}
+            answered = await ann.send_raw(room, "m.room.message", odd)
+            edit = {
+                "msgtype": "m.text",
+                "body": "* !join salon",
+                "m.relates_to": {"rel_type": "m.replace", "event_id": answered},
+                "m.new_content": "not an object",
+            }
+            await ann.send_raw(room, "m.room.message", edit)
+            await ann.send_raw(room, "m.reaction", {"m.relates_to": {"key": ["1"]}})
+            reply = await world.answer(ann, room, answered)
+            await world.settle(ann, room)
+        assert body(reply)  # the command was answered as if the relation were absent
+        failures = [e for e in logs if e["event"] == "inbox.handling_failed"]
+        assert failures == []
+        assert await members(world) == 1  # the edit ran nothing
     finally:
         await ann.close()
 
