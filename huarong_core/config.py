@@ -237,6 +237,16 @@ class _WrongType(TypeError):
         self.got = type(got).__name__
 
 
+class _OutOfRange(ValueError):
+    def __init__(self, value: int) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+INT64 = range(-(2**63), 2**63)
+"""What a config integer may be: every column it lands in is a 64-bit integer."""
+
+
 class _BadText(ValueError):
     def __init__(self, locale: str) -> None:
         super().__init__(locale)
@@ -248,6 +258,8 @@ def _strict(expected: type, label: str) -> Callable[[Any, Any], Any]:
         # bool is an int in Python but not in a config file.
         if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
             raise _WrongType(label, value)
+        if isinstance(value, int) and value not in INT64:
+            raise _OutOfRange(value)
         return value
 
     return structure
@@ -408,6 +420,10 @@ def _problems_from(exc: BaseException, path: str) -> Iterator[Problem]:
             {"expected": exc.expected, "got": exc.got},
             {"expected": "type"},
         )
+    elif isinstance(exc, _OutOfRange):
+        shown = str(exc.value)
+        shown = shown if len(shown) <= 24 else f"{shown[:20]}…"
+        yield Problem(path, "config.out_of_range", {"value": shown})
     elif isinstance(exc, _BadText):
         yield Problem(path, "config.unknown_locale", {"value": exc.locale})
     else:

@@ -159,13 +159,21 @@ def _multiplier(value: FractionLike) -> Fraction:
         raise InvalidValue(field="campaigns", value=str(value), reason="bad_campaign") from None
 
 
+MAX_POINTS = 1_000_000
+"""Points one rule, bonus, manual award or price may give or take at once. Far above any
+real award, and far enough below the 64-bit columns that no sum of awards overflows."""
+MAX_UNITS = 10_000
+"""Units one activity may count (hours, books): a per-unit rule times this stays bounded."""
+MAX_MULTIPLIER = 100
+
+
 def _units(value: FractionLike) -> Fraction:
     try:
         units = _to_fraction(value)
     except (TypeError, ValueError, ArithmeticError):
         raise InvalidValue(field="units", value=str(value), reason="bad_units") from None
-    if units < 0:
-        raise InvalidValue(field="units", value=str(value), reason="bad_units")
+    if not 0 <= units <= MAX_UNITS:
+        raise InvalidValue(field="units", value=str(value)[:40], reason="bad_units")
     return units
 
 
@@ -275,8 +283,10 @@ class Campaign:
     """Exclusive."""
 
     def __attrs_post_init__(self) -> None:
-        if self.multiplier <= 0:
-            raise InvalidValue(field="campaigns", value=str(self.multiplier), reason="bad_campaign")
+        if not 0 < self.multiplier <= MAX_MULTIPLIER:
+            raise InvalidValue(
+                field="campaigns", value=str(self.multiplier)[:40], reason="bad_campaign"
+            )
         span = f"{self.starts.isoformat()} – {self.ends.isoformat()}"
         # A naive bound would be read in the server's zone, and cannot be compared.
         if self.starts.utcoffset() is None or self.ends.utcoffset() is None:
@@ -301,7 +311,7 @@ class Streak:
     bonus: int
 
     def __attrs_post_init__(self) -> None:
-        if self.weeks < 2 or self.bonus < 0:
+        if not 2 <= self.weeks <= 520 or not 0 <= self.bonus <= MAX_POINTS:
             raise InvalidValue(
                 field="streak", value=f"{self.weeks}/{self.bonus}", reason="bad_streak"
             )
@@ -359,6 +369,9 @@ class Rule:
             )
         if (self.per_unit is None and self.points == 0) or self.per_unit == 0:
             raise InvalidValue(field="points", value=str(self.points), reason="no_points")
+        for field, amount in (("points", self.points), ("per_unit", self.per_unit or 0)):
+            if abs(amount) > MAX_POINTS:
+                raise InvalidValue(field=field, value=str(amount)[:40], reason="out_of_range")
         # A manual award has no event history to run on: staff give it by hand,
         # each time on purpose.
         if self.trigger == MANUAL_TRIGGER:

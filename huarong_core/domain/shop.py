@@ -7,10 +7,13 @@ from datetime import datetime
 
 import attrs
 
-from huarong_core.domain.points import Period
+from huarong_core.domain.points import MAX_POINTS, Period
 from huarong_core.domain.text import LocalizedText
 from huarong_core.domain.validation import require_key
 from huarong_core.errors import InvalidValue
+
+MAX_STOCK = 1_000_000
+"""Pieces of one item the shop may hold, and the most one limit may allow."""
 
 
 @attrs.frozen
@@ -36,6 +39,12 @@ class ShopItem:
             raise InvalidValue(field="price", value=str(self.price), reason="negative")
         if self.stock < 0:
             raise InvalidValue(field="stock", value=str(self.stock), reason="negative")
+        if self.price > MAX_POINTS:
+            raise InvalidValue(field="price", value=str(self.price)[:40], reason="out_of_range")
+        if self.stock > MAX_STOCK:
+            raise InvalidValue(field="stock", value=str(self.stock)[:40], reason="out_of_range")
+        if self.limit_count is not None and self.limit_count > MAX_STOCK:
+            raise InvalidValue(field="limit", value=str(self.limit_count)[:40], reason="bad_limit")
         if (self.limit_count is None) != (self.limit_period is None):
             raise InvalidValue(field="limit", value=self.key, reason="bad_limit")
         if self.limit_count is not None and self.limit_count < 1:

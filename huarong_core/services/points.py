@@ -40,6 +40,7 @@ from huarong_core.domain.ledger import LedgerEntry, NewEntry, PendingAward
 from huarong_core.domain.members import MemberStatus
 from huarong_core.domain.points import (
     MANUAL_TRIGGER,
+    MAX_POINTS,
     Decision,
     MemberFacts,
     Outcome,
@@ -317,7 +318,7 @@ def _trigger(cmd: RecordActivity, now: datetime) -> Trigger:
     try:
         units = ONE if cmd.units == "1" else Fraction(cmd.units)
     except (ValueError, ZeroDivisionError):
-        raise InvalidValue(field="units", value=cmd.units, reason="not_a_number") from None
+        raise InvalidValue(field="units", value=cmd.units[:40], reason="not_a_number") from None
     return Trigger(
         kind=cmd.kind,
         source_id=cmd.source_id,
@@ -558,6 +559,8 @@ async def award_points(ctx: Context, cmd: AwardPoints) -> LedgerEntry:
         return awarded
     if cmd.points == 0:
         raise InvalidValue(field="points", value="0", reason="zero_points")
+    if abs(cmd.points) > MAX_POINTS:
+        raise InvalidValue(field="points", value=str(cmd.points)[:40], reason="out_of_range")
     if cmd.source_id is not None:
         # The same manual award sent twice (a retried request) is one award.
         earlier = await ctx.repos.points.manual_entry(cmd.member_id, cmd.source_id)

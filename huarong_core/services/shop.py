@@ -23,7 +23,7 @@ from huarong_core.config import ShopItemEntry, item_from_entry
 from huarong_core.domain.ledger import NewEntry
 from huarong_core.domain.points import period_start
 from huarong_core.domain.roles import Permission, Scope
-from huarong_core.domain.shop import Redemption, RedemptionStatus, ShopItem
+from huarong_core.domain.shop import MAX_STOCK, Redemption, RedemptionStatus, ShopItem
 from huarong_core.errors import (
     InvalidTransition,
     InvalidValue,
@@ -39,8 +39,6 @@ from huarong_core.services.points import credit, debit, lock_member
 from huarong_core.services.registry import handles
 
 MAX_QUANTITY = 100
-MAX_STOCK = 1_000_000
-"""More than any building keeps in its shop: a bound so a typo cannot overflow a counter."""
 
 
 async def save_item(

@@ -595,6 +595,21 @@ async def test_a_deduction_beyond_the_balance_is_refused_and_changes_nothing(
     await assert_ledger_clean(handle)
 
 
+async def test_a_manual_award_beyond_a_million_is_refused_by_name(community: Pair) -> None:
+    """Far above any real award, and far from overflowing a balance on either database."""
+    huarong, handle = community
+    alice = (await member_ids(handle))["alice"]
+    before = await snapshot(huarong.db)
+    for points in (1_000_001, -(2**62), 2**70):
+        with pytest.raises(InvalidValue) as refused:
+            await handle.execute(AwardPoints(alice, points, reason="typo"), actor=SYSTEM)
+        assert (refused.value.field, refused.value.reason) == ("points", "out_of_range")
+    assert await snapshot(huarong.db) == before
+    assert (
+        await handle.execute(AwardPoints(alice, 1_000_000, reason="big day"), actor=SYSTEM)
+    ).delta == 1_000_000
+
+
 async def test_a_manual_rule_keeps_its_limits(community: Pair, clock: FrozenClock) -> None:
     _, handle = community
     await define(

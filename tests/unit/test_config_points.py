@@ -121,6 +121,18 @@ ends = 2026-07-08T00:00:00+08:00
             '[[shop.items]]\nkey = "cup"\nname = "Cup"\nprice = 5\nstock = 1\nstation = "moon"\n',
             ("shop.items[0].station", "config.unknown_station"),
         ),
+        (  # beyond any column: a clear problem, not an overflow when it is stored
+            '[[shop.items]]\nkey = "cup"\nname = "Cup"\nprice = 5\nstock = 100000000000000000000\n',
+            ("shop.items[0].stock", "config.out_of_range"),
+        ),
+        (
+            '[[shop.items]]\nkey = "cup"\nname = "Cup"\nprice = 5\nstock = 2000000\n',
+            ("shop.items[0]", "error.invalid_value"),
+        ),
+        (
+            '[[points.rules]]\nkey = "x"\nname = "X"\ntrigger = "manual"\npoints = 5000000\n',
+            ("points.rules[0]", "error.invalid_value"),
+        ),
     ],
 )
 def test_bad_points_and_shop_entries_are_placed(text: str, expected: tuple[str, str]) -> None:

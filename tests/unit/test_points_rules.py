@@ -251,6 +251,9 @@ def test_caps_are_copied_from_what_the_caller_passed() -> None:
         ({"expires_after_months": 0}, "expires_after_months", "bad_expiry"),
         ({"points": 0}, "points", "no_points"),
         ({"per_unit": 0}, "points", "no_points"),
+        ({"points": 1_000_001}, "points", "out_of_range"),
+        ({"points": -1_000_001}, "points", "out_of_range"),
+        ({"points": 0, "per_unit": 2**40}, "per_unit", "out_of_range"),
         (
             {"trigger": MANUAL_TRIGGER, "streak": Streak(weeks=4, bonus=10)},
             "streak",
@@ -280,7 +283,7 @@ def test_manual_rules_may_have_caps_and_negative_points() -> None:
     assert rule.trigger in KNOWN_TRIGGERS
 
 
-@pytest.mark.parametrize(("weeks", "bonus"), [(1, 10), (0, 10), (4, -1)])
+@pytest.mark.parametrize(("weeks", "bonus"), [(1, 10), (0, 10), (4, -1), (4, 2**40), (10**6, 5)])
 def test_bad_streaks_are_refused(weeks: int, bonus: int) -> None:
     with pytest.raises(InvalidValue) as error:
         Streak(weeks=weeks, bonus=bonus)
@@ -308,7 +311,9 @@ def test_campaign_multiplier_is_exact(given_value: Any, expected: Fraction) -> N
     assert type(campaign.multiplier) is Fraction
 
 
-@pytest.mark.parametrize("multiplier", [0, -1, "0.0", "abc", "1/0", float("nan"), True, None])
+@pytest.mark.parametrize(
+    "multiplier", [0, -1, "0.0", "abc", "1/0", float("nan"), True, None, 101, "1e30"]
+)
 def test_bad_campaign_multipliers_are_refused(multiplier: Any) -> None:
     with pytest.raises(InvalidValue) as error:
         Campaign(multiplier, T0, T0 + timedelta(hours=1))
@@ -344,7 +349,7 @@ def test_trigger_units_are_exact(given_value: Any, expected: Fraction) -> None:
     assert make_trigger(units=given_value).units == expected
 
 
-@pytest.mark.parametrize("units", [-1, "-0.5", "lots", float("inf"), True])
+@pytest.mark.parametrize("units", [-1, "-0.5", "lots", float("inf"), True, 10_001, "1e30"])
 def test_bad_trigger_units_are_refused(units: Any) -> None:
     with pytest.raises(InvalidValue) as error:
         make_trigger(units=units)
