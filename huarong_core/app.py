@@ -227,14 +227,9 @@ class CommunityHandle:
         if spec is None:
             raise TypeError("no handler for RecordActivities")
         now = self._huarong.clock.now()
-
-        def bound() -> Any:
-            return log.bind(
-                community=self.community.key, command="RecordActivities", actor=actor.label
-            )
-
         answers: tuple[Answer, ...] = await _with_retries(
-            lambda: self._write(spec, batch, actor, None, now), bound
+            lambda: self._write(spec, batch, actor, None, now),
+            lambda: self._log_for(batch, actor, None),
         )
         return answers
 
@@ -248,13 +243,7 @@ class CommunityHandle:
         now = huarong.clock.now()
 
         def bound() -> Any:
-            # Bound only when something is logged: binding costs more than a fast command.
-            return log.bind(
-                community=self.community.key,
-                command=type(command).__name__,
-                actor=actor.label,
-                delivery=None if delivery is None else f"{delivery.source}/{delivery.id}",
-            )
+            return self._log_for(command, actor, delivery)
 
         if spec.read_only:
 
@@ -320,6 +309,16 @@ class CommunityHandle:
             return result
 
         return await self._huarong.db.run(unit)
+
+    def _log_for(self, command: Command[Any], actor: Actor, delivery: Delivery | None) -> Any:
+        """The logger bound to one command; bound only when something is logged (binding
+        costs more than a fast command)."""
+        return log.bind(
+            community=self.community.key,
+            command=type(command).__name__,
+            actor=actor.label,
+            delivery=None if delivery is None else f"{delivery.source}/{delivery.id}",
+        )
 
     def _reader(self, actor: Actor, now: datetime) -> Reader[Any]:
         """Reads for a command's `prepare` step: a read-only context, one snapshot each."""

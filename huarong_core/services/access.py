@@ -10,14 +10,11 @@ in the `access.sign_in_code` event and its notice, since it has to reach them.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
 
 import attrs
 from argon2 import PasswordHasher
@@ -215,21 +212,13 @@ def _normal_password(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
-R = TypeVar("R")
-
-
-async def _off_the_loop(work: Callable[[], R]) -> R:
-    """Run CPU-heavy `work` (argon2 takes tens of milliseconds by design) on a thread.
-
-    Only from a command's `prepare` step, outside its unit of work: inside one it
-    would hold the single SQLite writer (every other write would wait) or a
-    PostgreSQL transaction and its connection for that long.
-    """
-    return await asyncio.to_thread(work)
+# argon2 takes tens of milliseconds by design: it runs on a thread, and only from a
+# command's `prepare` step, outside its unit of work. Inside one it would hold the
+# single SQLite writer (every other write would wait) or a PostgreSQL transaction.
 
 
 async def _hash(password: str) -> str:
-    return await _off_the_loop(functools.partial(HASHER.hash, password))
+    return await asyncio.to_thread(HASHER.hash, password)
 
 
 async def _verify(password_hash: str, password: str) -> bool:
@@ -239,7 +228,7 @@ async def _verify(password_hash: str, password: str) -> bool:
         except (VerificationError, InvalidHashError):
             return False
 
-    return await _off_the_loop(check)
+    return await asyncio.to_thread(check)
 
 
 _DUMMY_HASH: list[str] = []

@@ -71,7 +71,7 @@ async def redeem_link_code(ctx: Context, cmd: RedeemLinkCode) -> LinkResult:
         ctx.require(Permission.MANAGE_IDENTITIES)
     redeemer = await get_active_member(ctx, identity.member_id)
     repo = ctx.uow.linking
-    tries = await repo.wrong_tries_since(
+    tries, _ = await repo.wrong_tries_of(
         WrongLinkCode.audit_action, f"member:{redeemer.id}", ctx.now - TRIES_WINDOW
     )
     if tries >= MAX_WRONG_TRIES:

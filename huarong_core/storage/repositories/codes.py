@@ -114,16 +114,3 @@ class OneTimeCodes:
             target,
         )
         return (0, 0) if row is None else (int(row["mine"]), int(row["every"]))
-
-    async def wrong_tries_since(self, action: str, target: str, since: datetime) -> int:
-        """Refused tries on record (audit entries `action` on `target`) since `since`."""
-        return int(
-            await self._conn.fetchval(
-                "SELECT COUNT(*) FROM audit_log WHERE community_id = $1 AND at >= $2"
-                " AND action = $3 AND target = $4",
-                self._cid,
-                since,
-                action,
-                target,
-            )
-        )
