@@ -13,7 +13,7 @@ answer without changing anything.
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
@@ -41,6 +41,7 @@ from huarong_core.errors import (
     error_class,
 )
 from huarong_core.media import MediaStore, default_media_dir
+from huarong_core.read_cache import ReadCache
 from huarong_core.serialization import converter
 from huarong_core.services.configuration import LoadReport, apply_configuration
 from huarong_core.services.context import Context
@@ -194,6 +195,7 @@ class CommunityHandle:
         self._huarong = huarong
         self.community = community
         self._activities = ActivityBatcher(self._record_alone, self._record_together)
+        self._reads = ReadCache(huarong.db)
 
     def now(self) -> datetime:
         """The time on the library's clock (a `FrozenClock` in tests)."""
@@ -203,6 +205,12 @@ class CommunityHandle:
     def database(self) -> Database:
         """The database (for the adapters' inbox and state, `huarong_core.inbox`)."""
         return self._huarong.db
+
+    def commit_generation(self) -> Hashable | None:
+        """Changes whenever anything is committed, by this process or another
+        (`Database.commit_generation`): an adapter may keep an answer of the core
+        for as long as it stays the same. None: keep nothing."""
+        return self._huarong.db.commit_generation()
 
     @property
     def media(self) -> MediaStore:
@@ -237,28 +245,20 @@ class CommunityHandle:
         spec = handler_for(type(command))
         if spec is None:
             raise TypeError(f"no handler for {type(command).__name__}")
+        now = self._huarong.clock.now()
+        if spec.read_only:
+            if spec.cached:
+                today = self.community.local(now).date()
+                return await self._reads.answer(
+                    command, actor, today, lambda: self._read(spec, command, actor, now)
+                )
+            return await self._read(spec, command, actor, now)
         if not command.remembered:
             delivery = None
-        huarong = self._huarong
-        now = huarong.clock.now()
 
         def bound() -> Any:
             return self._log_for(command, actor, delivery)
 
-        if spec.read_only:
-
-            async def read(conn: Connection) -> R:
-                repos = Repositories(conn, self.community.id)
-                ctx = await _context(repos, self.community, actor, now)
-                result: R = await spec.handler(ctx, command)
-                return result
-
-            try:
-                return await huarong.db.run_read(read)
-            except AuditedRefusal as exc:
-                bound().info("command.refused", error=type(exc).__name__)
-                await self._record_failure(None, exc, actor, command, now)
-                raise
         try:
             prepared = None
             if spec.prepare is not None:
@@ -280,6 +280,20 @@ class CommunityHandle:
                 await self._record_failure(delivery, exc, actor, command, now)
             raise
         return outcome
+
+    async def _read(self, spec: HandlerSpec, command: Command[R], actor: Actor, now: datetime) -> R:
+        async def read(conn: Connection) -> R:
+            repos = Repositories(conn, self.community.id)
+            ctx = await _context(repos, self.community, actor, now)
+            result: R = await spec.handler(ctx, command)
+            return result
+
+        try:
+            return await self._huarong.db.run_read(read)
+        except AuditedRefusal as exc:
+            self._log_for(command, actor, None).info("command.refused", error=type(exc).__name__)
+            await self._record_failure(None, exc, actor, command, now)
+            raise
 
     async def _write(
         self,

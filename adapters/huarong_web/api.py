@@ -32,8 +32,8 @@ from huarong_core.commands import Command
 from huarong_core.inbox import AdapterState
 from huarong_core.services.registry import handler_for
 from huarong_web.auth import ADAPTER, Principal, csrf_ok
-from huarong_web.keys import LOCALE, PRINCIPAL
-from huarong_web.problems import WebProblem, from_decode_error
+from huarong_web.keys import PRINCIPAL
+from huarong_web.problems import WebProblem, from_decode_error, request_locale
 from huarong_web.schema import DecodeError, build, from_text, json_converter, type_hints
 
 __all__ = [
@@ -159,6 +159,10 @@ def command_handler(
     in_query = route.in_query
     fixed = dict(route.fixed)
     decoded: dict[tuple[str, tuple[str, ...]], Any] = {}
+    spec = handler_for(route.command)
+    # A cached query hands back the very object it answered before (until the next
+    # commit): its JSON and ETag are then the same too, and made once.
+    encoded: dict[int, _Encoded] | None = {} if spec is not None and spec.cached else None
 
     def from_texts(name: str, texts: list[str]) -> Any:
         """`from_text` for this route's field `name`, remembering the immutable values
@@ -172,6 +176,23 @@ def command_handler(
                 decoded.clear()
             decoded[key] = value
         return value
+
+    remembered = route.command.remembered
+    built: dict[tuple[tuple[str, Any], ...], Command[Any]] = {}
+
+    def built_command(ready: dict[str, Any]) -> Command[Any] | None:
+        """The command a read built before from the same immutable values (commands
+        are frozen, so one may serve every request that asks the same)."""
+        try:
+            return built.get(tuple(ready.items()))
+        except TypeError:  # an unhashable value: built afresh
+            return None
+
+    def remember_command(ready: dict[str, Any], command: Command[Any]) -> None:
+        if all(v is None or isinstance(v, _IMMUTABLE) for v in ready.values()):
+            if len(built) >= _DECODED_LIMIT:
+                built.clear()
+            built[tuple(ready.items())] = command
 
     async def handler(request: web.Request) -> web.StreamResponse:
         principal: Principal = request[PRINCIPAL]
@@ -202,17 +223,23 @@ def command_handler(
             body = b""
         else:
             body, raw = await read_json(request)
-        try:
-            command = build(route.command, raw, "", ready)
-        except DecodeError as exc:
-            raise from_decode_error(exc) from exc
+        command = built_command(ready) if in_query else None
+        if command is None:
+            try:
+                command = build(route.command, raw, "", ready)
+            except DecodeError as exc:
+                raise from_decode_error(exc) from exc
+            if in_query:
+                remember_command(ready, command)
         export = _export_for(route, wanted)  # a bad `format` is refused before anything runs
-        delivery = await idempotency(
-            request, principal, handle, body, replayable=route.command.remembered
+        delivery = (
+            await idempotency(request, principal, handle, body, replayable=remembered)
+            if request.method in UNSAFE
+            else None
         )
         result = await handle.execute(command, actor=actor, delivery=delivery)
         if export is not None:
-            locale: str = request[LOCALE]
+            locale = request_locale(request)
             response = web.Response(
                 body=export.render(result, handle, locale),
                 content_type=export.media_type.split(";")[0],
@@ -225,11 +252,37 @@ def command_handler(
             return with_etag(request, response)
         if result is None:
             return web.Response(status=204)
+        if encoded is not None and route.status == 200:
+            return _answer_kept(request, result, result_type, encoded)
         return json_response(
             request, converter.unstructure(result, result_type), status=route.status
         )
 
     return handler
+
+
+_Encoded = tuple[Any, bytes, str]
+"""A kept answer, its JSON body, its ETag."""
+_ENCODED_LIMIT = 256
+
+
+def _answer_kept(
+    request: web.Request, result: Any, result_type: Any, encoded: dict[int, _Encoded]
+) -> web.Response:
+    """The JSON of a cached query's answer, encoded once per answer object.
+
+    Keyed by the object's id and checked by identity: holding the object keeps
+    its id from being reused by another."""
+    kept = encoded.get(id(result))
+    if kept is None or kept[0] is not result:
+        body = _JSON.encode(converter.unstructure(result, result_type)).encode()
+        if len(encoded) >= _ENCODED_LIMIT:
+            encoded.clear()
+        kept = encoded[id(result)] = (result, body, _etag_of(body))
+    response = web.Response(body=kept[1], content_type="application/json")
+    if request.method != "GET":
+        return response
+    return _tagged(request, response, kept[2])
 
 
 def require_actor(principal: Principal, request: web.Request) -> Any:
@@ -337,7 +390,14 @@ def with_etag(request: web.Request, response: web.Response) -> web.Response:
     body = response.body
     if request.method != "GET" or not isinstance(body, bytes):
         return response
-    tag = f'W/"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
+    return _tagged(request, response, _etag_of(body))
+
+
+def _etag_of(body: bytes) -> str:
+    return f'W/"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
+
+
+def _tagged(request: web.Request, response: web.Response, tag: str) -> web.Response:
     response.headers["ETag"] = tag
     response.headers["Cache-Control"] = "private, no-cache"
     if tag in _etags(request.headers.get("If-None-Match", "")):

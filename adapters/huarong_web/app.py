@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from huarong_core import CommunityHandle
 from huarong_core.errors import HuarongError
@@ -37,7 +38,6 @@ from huarong_web.keys import (
     FEEDS,
     HANDLE,
     LIMITER,
-    LOCALE,
     PAGES,
     PRINCIPAL,
     SETTINGS,
@@ -45,7 +45,7 @@ from huarong_web.keys import (
 from huarong_web.limits import RateLimiter, retry_after
 from huarong_web.openapi import build_document, docs_page
 from huarong_web.plain import PlainRoute
-from huarong_web.problems import WebProblem, negotiate_locale, problem_response
+from huarong_web.problems import WebProblem, problem_response, request_locale
 from huarong_web.settings import WebSettings
 
 __all__ = ["client_address", "client_key", "make_app", "plain_routes"]
@@ -79,7 +79,7 @@ def make_app(
     from huarong_web.signin import signin_context
 
     settings = settings or WebSettings()
-    app = web.Application(middlewares=[_problems, _who_asks, _guard_writes])
+    app = web.Application()
     app[HANDLE] = handle
     app[SETTINGS] = settings
     app[AUTH] = Authenticator(handle, settings.session_lifetime)
@@ -88,9 +88,10 @@ def make_app(
     api_routes = list(ALL_ROUTES if routes is None else routes)
     route_table(api_routes)
     app[FEEDS] = frozenset(r.operation_id for r in api_routes if r.feed)
+    app.middlewares.append(_middleware(app))
 
     def handle_of(request: web.Request) -> CommunityHandle:
-        return request.config_dict[HANDLE]
+        return handle
 
     for route in api_routes:
         app.router.add_route(
@@ -138,7 +139,7 @@ def make_app(
         app.router.add_static("/static/", STATIC, name="static", append_version=False)
     app.router.add_get(API_PREFIX + "/openapi.json", openapi, name="openapi")
     app.router.add_get(API_PREFIX + "/docs", docs, name="docs")
-    app.on_response_prepare.append(_security_headers)
+    app.on_response_prepare.append(_security_headers(settings))
     app.cleanup_ctx.append(_chores)
     app.cleanup_ctx.append(signin_context)  # the sign-in's own HTTP client (Matrix)
     return app
@@ -211,32 +212,74 @@ def session_routes() -> list[PlainRoute]:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@web.middleware
-async def _problems(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every refusal as a problem document in the reader's language; a bug as a 500
-    that says nothing about the inside (and is logged with its traceback)."""
-    try:
-        return await handler(request)
-    except (WebProblem, HuarongError) as exc:
-        return await _refusal(request, exc)
-    except web.HTTPException as exc:
-        if exc.status in (404, 405):
-            code = "no_such_resource" if exc.status == 404 else "method_not_allowed"
-            return await _refusal(request, WebProblem(exc.status, code, headers=_allow(exc)))
-        if exc.status == 413:
-            return await _refusal(request, WebProblem(413, "too_large", {"limit": "-"}))
-        raise
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("web.unexpected", method=request.method, route=_route_name(request))
-        return await _refusal(request, WebProblem(500, "internal"))
+def _middleware(app: web.Application) -> Middleware:
+    """The one middleware every request passes: refusals as problem documents,
+    who asks, and the guard on writes.
+
+    One function rather than three, with what it needs bound here rather than
+    looked up through `request.config_dict` (a chain of mappings built per
+    call): a polled read spends more time in this plumbing than in the core."""
+    auth: Authenticator = app[AUTH]
+    feeds: frozenset[str] = app[FEEDS]
+    settings: WebSettings = app[SETTINGS]
+    limiter: RateLimiter = app[LIMITER]
+
+    async def who_asks(request: web.Request) -> Principal:
+        principal = await auth.principal(request)
+        if principal.kind == "anonymous" and "access_token" in request.query:
+            route = request.match_info.route
+            if route.name is not None and route.name in feeds:
+                # Calendar apps cannot send headers: a read-scoped token may ride in
+                # the URL of a feed (and only a feed: `access_token` is ignored elsewhere).
+                principal = await auth.principal_from_token(request.query["access_token"])
+        return principal
+
+    def guard_write(request: web.Request, principal: Principal) -> None:
+        """Unsafe requests: same-origin only (a browser's cross-site form or fetch is
+        refused before anything runs), and within the write limits."""
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != "null" and not _same_origin(request, origin):
+            raise WebProblem(403, "cross_site")
+        address = client_address(request)
+        waits = [limiter.take("write-ip", address, settings.write_limit_per_ip)]
+        if principal.signed_in:
+            waits.append(
+                limiter.take("write-member", principal.key, settings.write_limit_per_member)
+            )
+        wait = max(waits)
+        if wait > 0:
+            raise WebProblem(429, "too_many", headers={"Retry-After": retry_after(wait)})
+
+    @web.middleware
+    async def community(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            principal = request[PRINCIPAL] = await who_asks(request)
+            if request.method in UNSAFE:
+                guard_write(request, principal)
+            return await handler(request)
+        except (WebProblem, HuarongError) as exc:
+            return await _refusal(request, exc)
+        except web.HTTPException as exc:
+            if exc.status in (404, 405):
+                code = "no_such_resource" if exc.status == 404 else "method_not_allowed"
+                return await _refusal(request, WebProblem(exc.status, code, headers=_allow(exc)))
+            if exc.status == 413:
+                return await _refusal(request, WebProblem(413, "too_large", {"limit": "-"}))
+            raise
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A bug: a 500 that says nothing about the inside, logged with its traceback.
+            log.exception("web.unexpected", method=request.method, route=_route_name(request))
+            return await _refusal(request, WebProblem(500, "internal"))
+
+    return community
 
 
 async def _refusal(request: web.Request, error: WebProblem | HuarongError) -> web.Response:
     """A problem document for the API; a page in the reader's language for the portal."""
     if API_PREFIX in request.path or PAGES not in request.app:
-        return problem_response(error, _locale(request), request.path)
+        return problem_response(error, request_locale(request), request.path)
     from huarong_web.portal.pages import error_page
 
     return await error_page(request, error)
@@ -250,53 +293,6 @@ def _allow(exc: web.HTTPException) -> dict[str, str]:
 def _route_name(request: web.Request) -> str:
     route = request.match_info.route
     return route.name or "-" if route is not None else "-"
-
-
-def _locale(request: web.Request) -> str:
-    found = request.get(LOCALE)
-    if isinstance(found, str):
-        return found
-    principal = request.get(PRINCIPAL)
-    fallback = principal.locale if isinstance(principal, Principal) else None
-    if fallback is None and HANDLE in request.config_dict:
-        fallback = request.config_dict[HANDLE].community.locale
-    return negotiate_locale(request.headers.get("Accept-Language"), fallback)
-
-
-@web.middleware
-async def _who_asks(request: web.Request, handler: Handler) -> web.StreamResponse:
-    auth: Authenticator = request.config_dict[AUTH]
-    principal = await auth.principal(request)
-    route = request.match_info.route
-    feed = route.name is not None and route.name in request.config_dict[FEEDS]
-    if principal.kind == "anonymous" and feed and request.query.get("access_token"):
-        # Calendar apps cannot send headers: a read-scoped token may ride in the URL
-        # of a feed (and only a feed: `access_token` is ignored elsewhere).
-        principal = await auth.principal_from_token(request.query["access_token"])
-    request[PRINCIPAL] = principal
-    request[LOCALE] = _locale(request)
-    return await handler(request)
-
-
-@web.middleware
-async def _guard_writes(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Unsafe requests: same-origin only (a browser's cross-site form or fetch is
-    refused before anything runs), and within the write limits."""
-    if request.method not in UNSAFE:
-        return await handler(request)
-    origin = request.headers.get("Origin")
-    if origin is not None and origin != "null" and not _same_origin(request, origin):
-        raise WebProblem(403, "cross_site")
-    settings: WebSettings = request.config_dict[SETTINGS]
-    limiter: RateLimiter = request.config_dict[LIMITER]
-    principal: Principal = request[PRINCIPAL]
-    waits = [limiter.take("write-ip", client_address(request), settings.write_limit_per_ip)]
-    if principal.signed_in:
-        waits.append(limiter.take("write-member", principal.key, settings.write_limit_per_member))
-    wait = max(waits)
-    if wait > 0:
-        raise WebProblem(429, "too_many", headers={"Retry-After": retry_after(wait)})
-    return await handler(request)
 
 
 def _same_origin(request: web.Request, origin: str) -> bool:
@@ -336,25 +332,32 @@ async def client_key(request: web.Request) -> str:
     return await request.config_dict[CLIENT_KEYS].key_of(client_address(request))
 
 
-async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    settings: WebSettings = request.config_dict[SETTINGS]
+def _security_headers(settings: WebSettings) -> Callable[..., Awaitable[None]]:
+    """The headers every answer carries, worked out once from the settings."""
     framed = settings.mini_app and bool(settings.telegram_bot_token)
     ancestors = f"'self' {TELEGRAM_ORIGINS}" if framed else "'none'"
     telegram = " https://telegram.org" if settings.telegram_bot_token else ""
-    headers = response.headers
-    headers.setdefault(
-        "Content-Security-Policy", CSP.format(telegram=telegram, ancestors=ancestors)
-    )
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
-    headers.setdefault("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
+    fixed = [
+        ("Content-Security-Policy", CSP.format(telegram=telegram, ancestors=ancestors)),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("Cross-Origin-Opener-Policy", "same-origin-allow-popups"),
+        ("Permissions-Policy", "camera=(self), geolocation=(), microphone=()"),
+    ]
     if not framed:
-        headers.setdefault("X-Frame-Options", "DENY")
-    if request.secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if request.path.startswith(API_PREFIX) or "/api/" in request.path:
-        headers.setdefault("Cache-Control", "no-store")
+        fixed.append(("X-Frame-Options", "DENY"))
+
+    async def add(request: web.Request, response: web.StreamResponse) -> None:
+        headers = response.headers
+        for name, value in fixed:
+            if name not in headers:
+                headers[name] = value
+        if request.secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if "/api/" in request.path:
+            headers.setdefault("Cache-Control", "no-store")
+
+    return add
 
 
 async def _chores(app: web.Application) -> AsyncIterator[None]:

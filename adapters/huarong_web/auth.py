@@ -26,7 +26,7 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -54,6 +54,7 @@ SESSION_CACHE_SECONDS = 2.0
 """How long this process believes a session it read without reading it again: the
 longest a sign-out in another process goes unnoticed here."""
 SESSION_CACHE_SIZE = 10_000
+TOKEN_CACHE_SIZE = 10_000
 
 Scope = Literal["read", "write", "system"]
 
@@ -68,15 +69,14 @@ class Principal:
     csrf: str | None = attrs.field(default=None, repr=False)
     token_id: int | None = None
     session_key: str | None = attrs.field(default=None, repr=False)
+    actor: Actor | None = attrs.field(init=False, repr=False, eq=False)
+    """Who acts for this principal, made once: a cached principal serves many requests.
 
-    @property
-    def signed_in(self) -> bool:
-        return self.kind != "anonymous"
+    A token with the `system` scope acts as the system (an integration such as a
+    turnstile feeding activities); everyone else as their member."""
 
-    @property
-    def actor(self) -> Actor | None:
-        """A token with the `system` scope acts as the system (an integration such as
-        a turnstile feeding activities); everyone else as their member."""
+    @actor.default
+    def _actor(self) -> Actor | None:
         if self.kind == "token" and "system" in self.scopes:
             return Actor.system(f"api-token:{self.token_id}")
         if self.member_id is None:
@@ -84,6 +84,10 @@ class Principal:
         if self.kind == "token":
             return Actor(f"member:{self.member_id}:api-token:{self.token_id}", self.member_id)
         return Actor.member(self.member_id, self.name)
+
+    @property
+    def signed_in(self) -> bool:
+        return self.kind != "anonymous"
 
     @property
     def key(self) -> str:
@@ -166,6 +170,10 @@ class Authenticator:
         self._state = AdapterState(handle, ADAPTER)
         self.lifetime = lifetime
         self._cache = _SessionCache(cache_clock)
+        self._tokens: dict[str, tuple[Hashable, datetime | None, Principal]] = {}
+        """API tokens the core accepted, with the commit generation it answered at
+        and the token's end: believed, without asking the core again, until anything
+        at all is committed (a revocation, the member leaving) or the token ends."""
 
     async def start_session(
         self, member_id: int, name: str, via: str, locale: str | None
@@ -230,7 +238,7 @@ class Authenticator:
         authorization = request.headers.get("Authorization")
         if authorization is not None:
             return await self._bearer(authorization)
-        token = request.cookies.get(SESSION_COOKIE)
+        token = session_cookie(request)
         if token:
             return await self._session_principal(token)
         return ANONYMOUS
@@ -267,23 +275,60 @@ class Authenticator:
         from huarong_web.problems import WebProblem
 
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise WebProblem(401, "bad_authorization", headers={"WWW-Authenticate": "Bearer"})
+        generation = self._handle.commit_generation()
+        digest = _hash(token)  # the cache holds no token itself
+        kept = self._tokens.get(digest)
+        if (
+            kept is not None
+            and generation is not None
+            and kept[0] == generation
+            and (kept[1] is None or self._handle.now() < kept[1])
+        ):
+            return kept[2]
         try:
             found = await self._handle.execute(
-                AuthenticateApiToken(token.strip()), actor=Actor.system("web")
+                AuthenticateApiToken(token), actor=Actor.system("web")
             )
         except HuarongError as exc:
+            self._tokens.pop(digest, None)
             raise WebProblem(
                 401, "invalid_token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
             ) from exc
-        return Principal(
+        principal = Principal(
             "token",
             member_id=found.member_id,
             name=found.name,
             scopes=frozenset(found.scopes),
             token_id=found.id,
         )
+        if generation is not None:
+            if len(self._tokens) >= TOKEN_CACHE_SIZE:
+                del self._tokens[next(iter(self._tokens))]  # the oldest
+            self._tokens[digest] = (generation, found.expires_at, principal)
+        return principal
+
+
+def session_cookie(request: web.Request) -> str | None:
+    """The session cookie's value, found without parsing every cookie of the header
+    (which costs a signed-in read more than its session lookup does).
+
+    RFC 6265: `name=value` pairs separated by `;`, a value possibly in double
+    quotes; a browser sends the cookie with the longest path first, so the first
+    of a repeated name is the one set for this application."""
+    header = request.headers.get("Cookie")
+    if header is None or SESSION_COOKIE not in header:
+        return None
+    for pair in header.split(";"):
+        name, sign, value = pair.partition("=")
+        if sign and name.strip() == SESSION_COOKIE:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return value
+    return None
 
 
 def csrf_ok(principal: Principal, request: web.Request, form_token: str | None = None) -> bool:

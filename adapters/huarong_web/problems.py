@@ -97,6 +97,23 @@ def status_for(error: HuarongError) -> int:
     return 409  # the request was understood, but the state of things refuses it
 
 
+def request_locale(request: web.Request) -> str:
+    """The language to answer `request` in: its `Accept-Language`, else the signed-in
+    member's, else the community's. Worked out when first needed (most answers are
+    JSON that needs none) and remembered on the request."""
+    from huarong_web.keys import HANDLE, LOCALE, PRINCIPAL
+
+    found = request.get(LOCALE)
+    if isinstance(found, str):
+        return found
+    principal = request.get(PRINCIPAL)
+    fallback = getattr(principal, "locale", None)
+    if fallback is None and HANDLE in request.config_dict:
+        fallback = request.config_dict[HANDLE].community.locale
+    locale = request[LOCALE] = negotiate_locale(request.headers.get("Accept-Language"), fallback)
+    return locale
+
+
 def negotiate_locale(accept_language: str | None, fallback: str | None) -> str:
     """The best supported locale in an `Accept-Language` header, else `fallback`."""
     best: tuple[float, int, str] | None = None

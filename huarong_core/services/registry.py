@@ -27,6 +27,10 @@ class HandlerSpec:
     handler: Callable[[Context, Any], Awaitable[Any]]
     result_type: Any
     prepare: Prepare | None = None
+    cached: bool = False
+    """A query whose answer depends only on the stored state, the actor and the
+    community's local date: repeated calls may be answered from `ReadCache`
+    until the next commit. Its result must be immutable (frozen attrs, tuples)."""
 
     @property
     def read_only(self) -> bool:
@@ -37,18 +41,20 @@ _HANDLERS: dict[type[Command[Any]], HandlerSpec] = {}
 
 
 def handles(
-    command: type[C], *, prepare: Prepare | None = None
+    command: type[C], *, prepare: Prepare | None = None, cached: bool = False
 ) -> Callable[[Handler[C]], Handler[C]]:
     """Register the decorated coroutine as the one handler of `command` (with the
-    work to `prepare` before its unit of work, if any)."""
+    work to `prepare` before its unit of work, if any; `cached`: see `HandlerSpec`)."""
 
     def register(func: Handler[C]) -> Handler[C]:
         if command in _HANDLERS:
             raise TypeError(f"{command.__name__} already has a handler")
         if prepare is not None and issubclass(command, Query):
             raise TypeError(f"{command.__name__} is a query: nothing to prepare")
+        if cached and not issubclass(command, Query):
+            raise TypeError(f"{command.__name__} changes things: only a query may be cached")
         result_type = get_type_hints(func)["return"]
-        _HANDLERS[command] = HandlerSpec(command, func, result_type, prepare)
+        _HANDLERS[command] = HandlerSpec(command, func, result_type, prepare, cached)
         return func
 
     return register

@@ -45,7 +45,7 @@ async def _board_key(ctx: Context, board: Board, key: str | None) -> str | None:
     return key
 
 
-@handles(GetLeaderboard)
+@handles(GetLeaderboard, cached=True)
 async def leaderboard(ctx: Context, cmd: GetLeaderboard) -> Leaderboard:
     board = Board(cmd.board)
     key = await _board_key(ctx, board, cmd.key)
@@ -55,7 +55,7 @@ async def leaderboard(ctx: Context, cmd: GetLeaderboard) -> Leaderboard:
     return Leaderboard(board, key, entries, offset, cmd.limit)
 
 
-@handles(GetRank)
+@handles(GetRank, cached=True)
 async def rank(ctx: Context, cmd: GetRank) -> LeaderboardEntry | None:
     board = Board(cmd.board)
     key = await _board_key(ctx, board, cmd.key)

@@ -9,7 +9,15 @@ repositories never learn which backend they run on. Tests subclass
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
@@ -120,6 +128,15 @@ class Database(abc.ABC):
     @abc.abstractmethod
     async def lock_for_migration(self, conn: Connection) -> None:
         """Inside a transaction: keep other processes from migrating at the same time."""
+
+    def commit_generation(self) -> Hashable | None:
+        """A value that changes whenever anyone (any process) commits, read without
+        waiting; None when the backend cannot tell cheaply (nothing is then cached).
+
+        It is read *before* a cached read runs: a commit landing meanwhile changes
+        it, so an answer is never kept under a generation older than what it saw.
+        """
+        return None
 
     async def __aenter__(self) -> Self:
         await self.start()

@@ -22,13 +22,16 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
+from aiohttp.test_utils import make_mocked_request
 from structlog.testing import capture_logs
 
+from huarong_core import MemberStatus, SetMemberStatus
 from huarong_core.commands import (
     AwardPoints,
     Command,
     CreateApiToken,
     GetCalendar,
+    GetLeaderboard,
     GetMember,
     GetPointsStatement,
     JoinClub,
@@ -40,6 +43,7 @@ from huarong_core.commands import (
     UpdateMember,
 )
 from huarong_web.api import ApiRoute
+from huarong_web.auth import session_cookie
 from huarong_web.problems import PROBLEM_JSON
 from huarong_web.routes import ALL_ROUTES
 from huarong_web.settings import RateLimit, WebSettings
@@ -443,6 +447,42 @@ async def test_a_read_carries_an_etag_and_answers_304_when_it_matches(world: Web
     assert changed.headers["ETag"] != tag
 
 
+async def test_a_cached_board_keeps_its_body_and_tag_until_a_commit(world: WebWorld) -> None:
+    """`GetLeaderboard` is a cached query: an unchanged board is the same bytes and
+    tag (encoded once), and an award makes a new one at once."""
+    member = await world.as_role("member")
+    board = request_of(GetLeaderboard)
+    first = await board.send(member)
+    assert first.status == 200
+    tag, body = first.headers["ETag"], await first.read()
+    again = await board.send(member)
+    assert (again.headers["ETag"], await again.read()) == (tag, body)
+    assert (await board.send(member, {"If-None-Match": tag})).status == 304
+    await world.handle.execute(AwardPoints(OTHER, 5000, reason="etag"), actor=SYSTEM)
+    changed = await board.send(member, {"If-None-Match": tag})
+    assert changed.status == 200
+    assert changed.headers["ETag"] != tag
+    assert (await changed.json())["entries"][0]["member_id"] == OTHER
+
+
+@pytest.mark.parametrize(
+    ("header", "found"),
+    [
+        ("huarong_session=abc", "abc"),
+        ("a=1; huarong_session=abc; b=2", "abc"),
+        ('huarong_session="abc"', "abc"),
+        ("huarong_session_old=x;huarong_session=abc", "abc"),
+        ("xhuarong_session=x", None),
+        ("huarong_session=first; huarong_session=second", "first"),
+        ("huarong_session", None),
+        ("", None),
+    ],
+)
+def test_the_session_cookie_is_found_among_others(header: str, found: str | None) -> None:
+    request = make_mocked_request("GET", "/", headers={"Cookie": header} if header else {})
+    assert session_cookie(request) == found
+
+
 # --- security headers ----------------------------------------------------------------
 
 
@@ -538,6 +578,29 @@ async def test_a_revoked_or_unknown_token_is_a_401(world: WebWorld) -> None:
         response = await profile.send(client)
         assert response.status == 401
         assert response.content_type == PROBLEM_JSON
+
+
+async def test_a_token_that_ends_or_whose_member_leaves_is_refused_at_once(
+    world: WebWorld,
+) -> None:
+    """An accepted token is believed without asking the core again only while
+    nothing is committed and the token has not ended."""
+    ends = world.handle.now() + timedelta(hours=1)
+    secret = await world.handle.execute(
+        CreateApiToken("ends", frozenset({"read"}), member_id=MEMBER, expires_at=ends),
+        actor=SYSTEM,
+    )
+    reader = await bearer(world, secret.token)
+    profile = request_of(GetMember, me=True)
+    assert (await profile.send(reader)).status == 200
+    assert (await profile.send(reader)).status == 200
+    world.clock.advance(hours=1)  # nothing committed: only the clock says it ended
+    await problem(await profile.send(reader), 401, "invalid_token")
+    _, token = await api_token(world, OTHER, {"read"})
+    other = await bearer(world, token)
+    assert (await profile.send(other)).status == 200
+    await world.handle.execute(SetMemberStatus(OTHER, MemberStatus.LEFT), actor=SYSTEM)
+    await problem(await profile.send(other), 401, "invalid_token")
 
 
 async def test_the_calendar_feed_takes_a_read_token_in_its_url(world: WebWorld) -> None:

@@ -1,0 +1,186 @@
+"""Cached queries (`huarong_core.read_cache`): one answer until the next commit.
+
+On SQLite an unchanged state hands back the very same answer object; any
+commit (this handle's, another connection's, a member leaving) is seen at
+once. PostgreSQL keeps nothing (no cheap commit generation) and must answer
+the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+
+import attrs
+import pytest
+
+from huarong_core import Huarong, MemberStatus, SetMemberStatus
+from huarong_core.app import CommunityHandle
+from huarong_core.commands import AwardPoints, Board, GetLeaderboard, GetRank, Query
+from huarong_core.errors import MemberInactive
+from huarong_core.read_cache import ReadCache
+from huarong_core.storage.base import Connection, Database
+from huarong_core.testing import FrozenClock, open_test_community
+from tests.contract.conftest import SYSTEM, Pair, actor_for
+
+
+async def _member_id(handle: CommunityHandle, key: str) -> int:
+    actor = await actor_for(handle, key)
+    assert actor.member_id is not None
+    return actor.member_id
+
+
+async def test_an_unchanged_state_answers_from_the_cache(community: Pair, backend: str) -> None:
+    huarong, handle = community
+    reader = await actor_for(handle, "alice")
+    first = await handle.execute(GetLeaderboard(limit=5), actor=reader)
+    again = await handle.execute(GetLeaderboard(limit=5), actor=reader)
+    assert again == first
+    cached = huarong.db.commit_generation() is not None
+    assert cached == (backend == "sqlite")
+    assert (again is first) == cached
+
+
+async def test_a_commit_is_seen_by_the_next_read(community: Pair) -> None:
+    _, handle = community
+    reader = await actor_for(handle, "alice")
+    staff_id = await _member_id(handle, "staff")
+    before = await handle.execute(GetRank(staff_id), actor=reader)
+    await handle.execute(AwardPoints(staff_id, 700, reason="cache test"), actor=SYSTEM)
+    after = await handle.execute(GetRank(staff_id), actor=reader)
+    assert after is not None
+    assert after.score == (0 if before is None else before.score) + 700
+    board = await handle.execute(GetLeaderboard(limit=1), actor=reader)
+    assert board.entries[0].member_id == staff_id
+
+
+async def test_a_commit_by_another_connection_is_seen(sqlite_url: str, clock: FrozenClock) -> None:
+    """Another `Huarong` on the same file has connections of its own, like another
+    process: its commit reaches this handle's cache through SQLite's data_version."""
+    async with open_test_community(sqlite_url, clock=clock) as (_, handle):
+        reader = await actor_for(handle, "alice")
+        staff_id = await _member_id(handle, "staff")
+        before = await handle.execute(GetRank(staff_id), actor=reader)
+        assert await handle.execute(GetRank(staff_id), actor=reader) is before
+        async with Huarong(sqlite_url, clock=clock) as other:
+            elsewhere = await other.community(handle.community.key)
+            await elsewhere.execute(
+                AwardPoints(staff_id, 900, reason="other process"), actor=SYSTEM
+            )
+        after = await handle.execute(GetRank(staff_id), actor=reader)
+        assert after is not None
+        assert after.score == (0 if before is None else before.score) + 900
+
+
+async def test_in_memory_the_writers_commits_are_the_generation(clock: FrozenClock) -> None:
+    async with open_test_community("sqlite:///:memory:", clock=clock) as (huarong, handle):
+        reader = await actor_for(handle, "alice")
+        staff_id = await _member_id(handle, "staff")
+        first = await handle.execute(GetLeaderboard(limit=3), actor=reader)
+        assert await handle.execute(GetLeaderboard(limit=3), actor=reader) is first
+        generation = huarong.db.commit_generation()
+        await handle.execute(AwardPoints(staff_id, 800, reason="memory"), actor=SYSTEM)
+        assert huarong.db.commit_generation() != generation
+        board = await handle.execute(GetLeaderboard(limit=3), actor=reader)
+        assert board.entries[0].member_id == staff_id
+
+
+async def test_a_member_who_leaves_is_refused_at_once(community: Pair) -> None:
+    """The answer is kept per actor, and the actor's standing is part of it."""
+    _, handle = community
+    reader = await actor_for(handle, "alice")
+    assert reader.member_id is not None
+    await handle.execute(GetLeaderboard(), actor=reader)
+    await handle.execute(SetMemberStatus(reader.member_id, MemberStatus.LEFT), actor=SYSTEM)
+    with pytest.raises(MemberInactive):
+        await handle.execute(GetLeaderboard(), actor=reader)
+
+
+async def test_answers_are_kept_per_actor_and_per_local_date(
+    sqlite_url: str, clock: FrozenClock
+) -> None:
+    async with open_test_community(sqlite_url, clock=clock) as (_, handle):
+        li = await actor_for(handle, "alice")
+        staff = await actor_for(handle, "staff")
+        mine = await handle.execute(GetLeaderboard(Board.SEASON), actor=li)
+        theirs = await handle.execute(GetLeaderboard(Board.SEASON), actor=staff)
+        assert theirs == mine
+        assert theirs is not mine
+        clock.advance(days=1)
+        tomorrow = await handle.execute(GetLeaderboard(Board.SEASON), actor=li)
+        assert tomorrow is not mine
+
+
+class _Generations(Database):
+    """A database whose commit generation the test sets; it runs nothing else."""
+
+    dialect = "sqlite"
+
+    def __init__(self) -> None:
+        self.generation: Hashable | None = 1
+
+    def commit_generation(self) -> Hashable | None:
+        return self.generation
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    def transaction(self) -> object:  # type: ignore[override]
+        raise NotImplementedError
+
+    def read(self) -> object:  # type: ignore[override]
+        raise NotImplementedError
+
+    async def lock_for_migration(self, conn: Connection) -> None:
+        raise NotImplementedError
+
+
+@attrs.frozen
+class _Probe(Query[str]):
+    """A query for the cache alone (never executed)."""
+
+    number: int = 0
+
+
+def _answering(value: str, gate: asyncio.Event | None = None) -> Callable[[], Awaitable[str]]:
+    async def compute() -> str:
+        if gate is not None:
+            await gate.wait()
+        return value
+
+    return compute
+
+
+async def test_an_answer_older_than_a_seen_commit_is_not_kept() -> None:
+    """A read computed under generation 1 finishes after another caller saw 2: its
+    answer may miss that commit, so it must not be kept under 2."""
+    database = _Generations()
+    cache = ReadCache(database)
+    command, today = _Probe(), FrozenClock().now().date()
+    gate = asyncio.Event()
+    slow = asyncio.create_task(cache.answer(command, SYSTEM, today, _answering("old", gate)))
+    await asyncio.sleep(0)
+    database.generation = 2
+    assert await cache.answer(command, SYSTEM, today, _answering("new")) == "new"
+    gate.set()
+    assert await slow == "old"
+    assert await cache.answer(command, SYSTEM, today, _answering("recomputed")) == "new"
+
+
+async def test_nothing_is_kept_without_a_generation_or_past_the_limit() -> None:
+    database = _Generations()
+    database.generation = None
+    cache = ReadCache(database, max_entries=2)
+    today = FrozenClock().now().date()
+    assert await cache.answer(_Probe(), SYSTEM, today, _answering("a")) == "a"
+    assert await cache.answer(_Probe(), SYSTEM, today, _answering("b")) == "b"
+    database.generation = 7
+    for limit in (1, 2, 3):
+        await cache.answer(_Probe(limit), SYSTEM, today, _answering(str(limit)))
+    # The oldest went first; the two newest stay.
+    assert await cache.answer(_Probe(1), SYSTEM, today, _answering("x")) == "x"
+    assert await cache.answer(_Probe(3), SYSTEM, today, _answering("y")) == "3"
+    assert (cache.hits, cache.misses) == (1, 4)
