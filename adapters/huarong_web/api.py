@@ -400,7 +400,8 @@ def _etag_of(body: bytes) -> str:
 def _tagged(request: web.Request, response: web.Response, tag: str) -> web.Response:
     response.headers["ETag"] = tag
     response.headers["Cache-Control"] = "private, no-cache"
-    if tag in _etags(request.headers.get("If-None-Match", "")):
+    wanted = request.headers.get("If-None-Match")
+    if wanted and tag in _etags(wanted):
         return web.Response(status=304, headers={"ETag": tag, "Cache-Control": "private, no-cache"})
     return response
 

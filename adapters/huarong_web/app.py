@@ -349,9 +349,12 @@ def _security_headers(settings: WebSettings) -> Callable[..., Awaitable[None]]:
 
     async def add(request: web.Request, response: web.StreamResponse) -> None:
         headers = response.headers
-        for name, value in fixed:
-            if name not in headers:
-                headers[name] = value
+        if not any(name in headers for name, _ in fixed):
+            headers.extend(fixed)  # the usual case, in one call
+        else:
+            for name, value in fixed:
+                if name not in headers:
+                    headers[name] = value
         if request.secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if "/api/" in request.path:

@@ -162,9 +162,11 @@ def _text(node: ast.AST | None) -> str | None:
 @cache
 def literal_keys() -> Mapping[str, str]:
     """String literals shaped like catalog keys, with where they were found."""
-    excluded: set[int] = set()
     found: dict[str, str] = {}
     for path, tree in _sources():
+        # Node ids of this tree only: once a tree is freed, a later tree's nodes may
+        # reuse its ids (a key was once skipped that way, now and then).
+        excluded: set[int] = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and _callee(node) in NOT_MESSAGES and node.args:
                 excluded.add(id(node.args[0]))
