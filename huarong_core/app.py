@@ -206,11 +206,11 @@ class CommunityHandle:
         """The database (for the adapters' inbox and state, `huarong_core.inbox`)."""
         return self._huarong.db
 
-    def commit_generation(self) -> Hashable | None:
+    async def commit_generation(self) -> Hashable | None:
         """Changes whenever anything is committed, by this process or another
         (`Database.commit_generation`): an adapter may keep an answer of the core
         for as long as it stays the same. None: keep nothing."""
-        return self._huarong.db.commit_generation()
+        return await self._huarong.db.commit_generation()
 
     @property
     def media(self) -> MediaStore:
@@ -434,4 +434,4 @@ async def _context(repos: Repositories, community: Community, actor: Actor, now:
         raise MemberInactive(member_id=member.id, status=member.status.value)
     grants = await repos.roles.for_member(member.id)
     implicit = RoleGrant(member.id, Role.MEMBER, Scope.community(), GrantSource.MANUAL)
-    return Context(repos, community, actor, (*grants, implicit), now)
+    return Context(repos, community, actor, (*grants, implicit), now, acting=member)

@@ -278,7 +278,7 @@ class Authenticator:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise WebProblem(401, "bad_authorization", headers={"WWW-Authenticate": "Bearer"})
-        generation = self._handle.commit_generation()
+        generation = await self._handle.commit_generation()
         digest = _hash(token)  # the cache holds no token itself
         kept = self._tokens.get(digest)
         if (

@@ -9,6 +9,7 @@ import attrs
 
 from huarong_core.domain.audit import Actor
 from huarong_core.domain.communities import Community
+from huarong_core.domain.members import Member
 from huarong_core.domain.roles import Permission, RoleGrant, Scope, permits
 from huarong_core.errors import InvalidValue, PermissionDenied
 from huarong_core.events import Event
@@ -26,6 +27,9 @@ class Context:
     """Settings read once per unit of work (a batch of activities reads rules once)."""
     prepared: Any = None
     """What the command's `prepare` step returned (`registry.handles`), if it has one."""
+    acting: Member | None = None
+    """The acting member as the unit found them when it began (active, or it would not
+    have run); not refreshed by the unit's own changes."""
 
     def can(self, permission: Permission, scope: Scope | None = None) -> bool:
         """System actors (the operator's CLI, the config loader) may do anything."""

@@ -81,7 +81,7 @@ from huarong_core.events import (
     WaitlistPromoted,
 )
 from huarong_core.services.context import Context
-from huarong_core.services.members import get_active_member
+from huarong_core.services.members import require_active_member
 from huarong_core.services.points import record_activity
 from huarong_core.services.registry import handles
 from huarong_core.services.scheduler import Timer, on_timer, schedule, unschedule
@@ -655,7 +655,7 @@ async def respond(ctx: Context, cmd: RespondToGathering) -> Rsvp:
     gathering = await get_gathering(ctx, cmd.gathering_id)
     member_id = acting_member(ctx, cmd.member_id, gathering)
     _require_open_for_rsvp(ctx, gathering)
-    await get_active_member(ctx, member_id)
+    await require_active_member(ctx, member_id)
     await _lock(ctx, gathering.id)
     repo = ctx.repos.gatherings
     current = await repo.rsvp(gathering.id, member_id)
@@ -730,7 +730,7 @@ async def check_in(ctx: Context, cmd: CheckIn) -> CheckInResult:
         code = await ctx.repos.gatherings.checkin_code(gathering.id)
         if cmd.code is None or code is None or _normal_code(cmd.code) != code:
             raise WrongCheckInCode(gathering_id=gathering.id)
-    await get_active_member(ctx, member_id)
+    await require_active_member(ctx, member_id)
     await _lock(ctx, gathering.id)
     repo = ctx.repos.gatherings
     current = await repo.rsvp(gathering.id, member_id)

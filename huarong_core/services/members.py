@@ -41,6 +41,13 @@ async def get_member(ctx: Context, member_id: int) -> Member:
     return found
 
 
+async def require_active_member(ctx: Context, member_id: int) -> None:
+    """`get_active_member` for a check alone: the acting member was already read and
+    found active when the unit began, so only someone else is read."""
+    if ctx.acting is None or ctx.acting.id != member_id:
+        await get_active_member(ctx, member_id)
+
+
 async def get_active_member(ctx: Context, member_id: int) -> Member:
     """A member who may still take part (joins, RSVPs, loans, requests)."""
     member = await get_member(ctx, member_id)

@@ -129,9 +129,10 @@ class Database(abc.ABC):
     async def lock_for_migration(self, conn: Connection) -> None:
         """Inside a transaction: keep other processes from migrating at the same time."""
 
-    def commit_generation(self) -> Hashable | None:
-        """A value that changes whenever anyone (any process) commits, read without
-        waiting; None when the backend cannot tell cheaply (nothing is then cached).
+    async def commit_generation(self) -> Hashable | None:
+        """A value that changes whenever anyone (any process) commits, found for much
+        less than a read costs; None when the backend cannot tell (nothing is then
+        cached).
 
         It is read *before* a cached read runs: a commit landing meanwhile changes
         it, so an answer is never kept under a generation older than what it saw.

@@ -9,7 +9,7 @@ are at stake, and migrations serialize on an advisory lock.
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Hashable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -28,6 +28,8 @@ log = structlog.get_logger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
 MIGRATION_LOCK_ID = zlib.crc32(b"huarong.migrations")
+SNAPSHOT_SINCE = 13
+"""`pg_current_snapshot()` came with PostgreSQL 13; older servers cache nothing."""
 
 
 class MissingDriver(StorageError):
@@ -85,6 +87,8 @@ class PostgresDatabase(Database):
         self._min_size = min_size
         self._max_size = max_size
         self._pool: Any = None
+        self._snapshots = False
+        """Whether the server has `pg_current_snapshot()` (PostgreSQL 13 and later)."""
 
     async def start(self) -> None:
         if self._pool is not None:
@@ -106,6 +110,12 @@ class PostgresDatabase(Database):
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             detail = str(exc) or type(exc).__name__
             raise DatabaseUnreachable(url=self.url.redacted(), detail=detail) from exc
+        try:
+            async with self._pool.acquire() as raw:
+                self._snapshots = raw.get_server_version().major >= SNAPSHOT_SINCE
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            await self.stop()
+            raise DatabaseUnreachable(url=self.url.redacted(), detail=str(exc)) from exc
         log.debug("storage.postgres.started", url=self.url.redacted())
 
     async def stop(self) -> None:
@@ -117,6 +127,25 @@ class PostgresDatabase(Database):
         if self._pool is None:
             raise RuntimeError("database is not started; use `async with` or call start()")
         return self._pool
+
+    async def commit_generation(self) -> Hashable | None:
+        """The server's current snapshot (`xmin:xmax:in-progress ids`), one round trip.
+
+        It is the set of transactions whose effects a new read would see: any commit,
+        by any session, changes it (the committed id leaves the in-progress list, or
+        `xmax` moves past it), so two equal snapshots saw the same data. Writes that
+        start, and writes to other databases of the server, change it too: answers
+        are then computed again, never wrong."""
+        pool = self._pool
+        if pool is None or not self._snapshots:
+            return None
+        asyncpg = _asyncpg()
+        try:
+            found: str | None = await pool.fetchval("SELECT pg_current_snapshot()::text")
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("storage.postgres.snapshot_failed", error=type(exc).__name__)
+            return None
+        return found
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

@@ -483,7 +483,7 @@ class SqliteDatabase(Database):
         watcher.execute("PRAGMA query_only = ON")
         return watcher
 
-    def commit_generation(self) -> Hashable | None:
+    async def commit_generation(self) -> Hashable | None:
         """The file's `data_version` as a connection of its own sees it (it changes
         with every commit by any other connection, this process's writer included,
         and reading it touches only the WAL index: a few µs, no thread hop); in
