@@ -195,7 +195,7 @@ class CommunityHandle:
         self._huarong = huarong
         self.community = community
         self._activities = ActivityBatcher(self._record_alone, self._record_together)
-        self._reads = ReadCache(huarong.db)
+        self._reads = ReadCache(huarong.db.commit_generation)
 
     def now(self) -> datetime:
         """The time on the library's clock (a `FrozenClock` in tests)."""

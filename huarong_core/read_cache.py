@@ -7,9 +7,9 @@ the community's local date, so their answer stays right until someone
 commits. The database says cheaply whether anyone did
 (`Database.commit_generation`: SQLite's `data_version`, which sees other
 processes' commits too, in a few µs; PostgreSQL's current snapshot, in one
-round trip instead of a read's several), and every answer is kept under the generation read
-*before* it was computed: a commit landing while it is computed makes it
-stale at once, never the other way round.
+round trip instead of a read's several), and every answer is kept under the
+generation read *before* it was computed: a commit landing while it is
+computed makes it stale at once, never the other way round.
 
 What is kept is per actor (the member's context, active or not, is part of
 the answer), and the answer object itself is handed to every caller, which
@@ -22,13 +22,8 @@ from collections.abc import Awaitable, Callable, Hashable
 from datetime import date
 from typing import Any, TypeVar
 
-import structlog
-
 from huarong_core.commands import Command
 from huarong_core.domain.audit import Actor
-from huarong_core.storage.base import Database
-
-log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -36,11 +31,13 @@ MAX_ENTRIES = 4096
 """Answers kept at most; past that, the oldest go first."""
 
 _Key = tuple[Command[Any], Actor, date]
+Generation = Callable[[], Awaitable[Hashable | None]]
+"""`Database.commit_generation`, or anything that changes as it does."""
 
 
 class ReadCache:
-    def __init__(self, database: Database, *, max_entries: int = MAX_ENTRIES) -> None:
-        self._database = database
+    def __init__(self, generation: Generation, *, max_entries: int = MAX_ENTRIES) -> None:
+        self._current = generation
         self._max_entries = max_entries
         self._generation: Hashable | None = None
         self._answers: dict[_Key, Any] = {}
@@ -55,7 +52,7 @@ class ReadCache:
         compute: Callable[[], Awaitable[T]],
     ) -> T:
         """The kept answer to `command` by `actor` on `today`, or `compute()`'s, kept."""
-        generation = await self._database.commit_generation()
+        generation = await self._current()
         if generation is None:
             return await compute()
         if generation != self._generation:

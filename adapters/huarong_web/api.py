@@ -146,9 +146,7 @@ class ApiRoute:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def command_handler(
-    route: ApiRoute, handle_of: Callable[[web.Request], CommunityHandle]
-) -> Handler:
+def command_handler(route: ApiRoute, handle: CommunityHandle) -> Handler:
     """The aiohttp handler serving `route`."""
     route.check()
     # What every request of this route needs, worked out once.
@@ -196,7 +194,6 @@ def command_handler(
 
     async def handler(request: web.Request) -> web.StreamResponse:
         principal: Principal = request[PRINCIPAL]
-        handle = handle_of(request)
         actor = require_actor(principal, request)
         ready: dict[str, Any] = dict(fixed)
         for name in path_fields:

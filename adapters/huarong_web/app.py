@@ -90,14 +90,11 @@ def make_app(
     app[FEEDS] = frozenset(r.operation_id for r in api_routes if r.feed)
     app.middlewares.append(_middleware(app))
 
-    def handle_of(request: web.Request) -> CommunityHandle:
-        return handle
-
     for route in api_routes:
         app.router.add_route(
             route.method,
             API_PREFIX + route.path,
-            command_handler(route, handle_of),
+            command_handler(route, handle),
             name=route.operation_id,
         )
     plain = [*plain_routes(settings), *extra]

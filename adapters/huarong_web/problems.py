@@ -38,6 +38,7 @@ from huarong_core.i18n import (
     render_error,
     translate,
 )
+from huarong_web.keys import HANDLE, LOCALE, PRINCIPAL
 from huarong_web.schema import DecodeError
 
 __all__ = [
@@ -101,8 +102,6 @@ def request_locale(request: web.Request) -> str:
     """The language to answer `request` in: its `Accept-Language`, else the signed-in
     member's, else the community's. Worked out when first needed (most answers are
     JSON that needs none) and remembered on the request."""
-    from huarong_web.keys import HANDLE, LOCALE, PRINCIPAL
-
     found = request.get(LOCALE)
     if isinstance(found, str):
         return found

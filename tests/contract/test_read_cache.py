@@ -18,7 +18,6 @@ from huarong_core.app import CommunityHandle
 from huarong_core.commands import AwardPoints, Board, GetLeaderboard, GetRank, Query
 from huarong_core.errors import MemberInactive
 from huarong_core.read_cache import ReadCache
-from huarong_core.storage.base import Connection, Database
 from huarong_core.testing import FrozenClock, open_test_community
 from tests.contract.conftest import SYSTEM, Pair, actor_for
 
@@ -111,31 +110,14 @@ async def test_answers_are_kept_per_actor_and_per_local_date(
         assert tomorrow is not mine
 
 
-class _Generations(Database):
-    """A database whose commit generation the test sets; it runs nothing else."""
-
-    dialect = "sqlite"
+class _Generations:
+    """A commit generation the test sets."""
 
     def __init__(self) -> None:
         self.generation: Hashable | None = 1
 
-    async def commit_generation(self) -> Hashable | None:
+    async def __call__(self) -> Hashable | None:
         return self.generation
-
-    async def start(self) -> None:
-        raise NotImplementedError
-
-    async def stop(self) -> None:
-        raise NotImplementedError
-
-    def transaction(self) -> object:  # type: ignore[override]
-        raise NotImplementedError
-
-    def read(self) -> object:  # type: ignore[override]
-        raise NotImplementedError
-
-    async def lock_for_migration(self, conn: Connection) -> None:
-        raise NotImplementedError
 
 
 @attrs.frozen
@@ -157,13 +139,13 @@ def _answering(value: str, gate: asyncio.Event | None = None) -> Callable[[], Aw
 async def test_an_answer_older_than_a_seen_commit_is_not_kept() -> None:
     """A read computed under generation 1 finishes after another caller saw 2: its
     answer may miss that commit, so it must not be kept under 2."""
-    database = _Generations()
-    cache = ReadCache(database)
+    generations = _Generations()
+    cache = ReadCache(generations)
     command, today = _Probe(), FrozenClock().now().date()
     gate = asyncio.Event()
     slow = asyncio.create_task(cache.answer(command, SYSTEM, today, _answering("old", gate)))
     await asyncio.sleep(0)
-    database.generation = 2
+    generations.generation = 2
     assert await cache.answer(command, SYSTEM, today, _answering("new")) == "new"
     gate.set()
     assert await slow == "old"
@@ -171,13 +153,13 @@ async def test_an_answer_older_than_a_seen_commit_is_not_kept() -> None:
 
 
 async def test_nothing_is_kept_without_a_generation_or_past_the_limit() -> None:
-    database = _Generations()
-    database.generation = None
-    cache = ReadCache(database, max_entries=2)
+    generations = _Generations()
+    generations.generation = None
+    cache = ReadCache(generations, max_entries=2)
     today = FrozenClock().now().date()
     assert await cache.answer(_Probe(), SYSTEM, today, _answering("a")) == "a"
     assert await cache.answer(_Probe(), SYSTEM, today, _answering("b")) == "b"
-    database.generation = 7
+    generations.generation = 7
     for limit in (1, 2, 3):
         await cache.answer(_Probe(limit), SYSTEM, today, _answering(str(limit)))
     # The oldest went first; the two newest stay.
