@@ -289,7 +289,7 @@ class CommunityHandle:
             return result
 
         try:
-            return await self._huarong.db.run_read(read)
+            return await self._huarong.db.run_read(read, quick=spec.quick)
         except AuditedRefusal as exc:
             self._log_for(command, actor, None).info("command.refused", error=type(exc).__name__)
             await self._record_failure(None, exc, actor, command, now)
@@ -322,7 +322,7 @@ class CommunityHandle:
             await uow.flush()
             return result
 
-        return await self._huarong.db.run(unit)
+        return await self._huarong.db.run(unit, quick=spec.quick)
 
     def _log_for(self, command: Command[Any], actor: Actor, delivery: Delivery | None) -> Any:
         """The logger bound to one command; bound only when something is logged (binding
@@ -375,7 +375,7 @@ class CommunityHandle:
                     delivery.source, delivery.id, "error", stored, now
                 )
 
-        await self._huarong.db.run(unit)
+        await self._huarong.db.run(unit, quick=True)
 
 
 class _DryRun(Exception):

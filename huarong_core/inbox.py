@@ -19,7 +19,7 @@ delivery ids make a second run of one input change nothing, so the rare
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -59,7 +59,7 @@ class Inbox:
         async def unit(conn: Connection) -> bool:
             return await self._repo(conn).put(self.source, delivery_id, payload, now)
 
-        return await self._handle.database.run(unit)
+        return await self._handle.database.run(unit, quick=True)
 
     async def put_many(self, items: Sequence[tuple[str, Any]]) -> int:
         """Record several inputs in one transaction; how many were new."""
@@ -69,7 +69,7 @@ class Inbox:
             repo = self._repo(conn)
             return sum([await repo.put(self.source, d, p, now) for d, p in items])
 
-        return await self._handle.database.run(unit)
+        return await self._handle.database.run(unit, quick=True)
 
     async def pending(self, limit: int = 100) -> list[InboxItem]:
         """Recorded, not yet handled, oldest first."""
@@ -77,13 +77,13 @@ class Inbox:
         async def read(conn: Connection) -> list[InboxItem]:
             return await self._repo(conn).unhandled(self.source, limit)
 
-        return await self._handle.database.run_read(read)
+        return await self._handle.database.run_read(read, quick=True)
 
     async def get(self, delivery_id: str) -> InboxItem | None:
         async def read(conn: Connection) -> InboxItem | None:
             return await self._repo(conn).get(self.source, delivery_id)
 
-        return await self._handle.database.run_read(read)
+        return await self._handle.database.run_read(read, quick=True)
 
     async def done(self, item: InboxItem) -> None:
         now = self._handle.now()
@@ -91,7 +91,19 @@ class Inbox:
         async def unit(conn: Connection) -> None:
             await self._repo(conn).handled(item.seq, now)
 
-        await self._handle.database.run(unit)
+        await self._handle.database.run(unit, quick=True)
+
+    async def done_many(self, items: Sequence[InboxItem]) -> None:
+        """Mark a drained batch handled in one transaction."""
+        if not items:
+            return
+        now = self._handle.now()
+        seqs = [item.seq for item in items]
+
+        async def unit(conn: Connection) -> None:
+            await self._repo(conn).handled_many(seqs, now)
+
+        await self._handle.database.run(unit, quick=True)
 
     async def failed(self, item: InboxItem, error: str) -> bool:
         """Count a failed handling; True when the input is set aside for good.
@@ -110,7 +122,7 @@ class Inbox:
                 return True
             return False
 
-        given_up = await self._handle.database.run(unit)
+        given_up = await self._handle.database.run(unit, quick=True)
         if given_up:
             log.error("inbox.set_aside", source=self.source, delivery=item.delivery_id, error=error)
         return given_up
@@ -129,7 +141,7 @@ class AdapterState:
                 self.adapter, key
             )
 
-        return await self._handle.database.run_read(read)
+        return await self._handle.database.run_read(read, quick=True)
 
     async def set(self, key: str, value: str) -> None:
         now = self._handle.now()
@@ -139,7 +151,7 @@ class AdapterState:
                 self.adapter, key, value, now
             )
 
-        await self._handle.database.run(unit)
+        await self._handle.database.run(unit, quick=True)
 
     async def add(self, key: str, value: str) -> str | None:
         """Set `key` unless it is set, atomically: `None` if this call set it, else
@@ -151,13 +163,13 @@ class AdapterState:
                 self.adapter, key, value, now
             )
 
-        return await self._handle.database.run(unit)
+        return await self._handle.database.run(unit, quick=True)
 
     async def delete(self, key: str) -> None:
         async def unit(conn: Connection) -> None:
             await AdapterStateRepository(conn, self._handle.community.id).delete(self.adapter, key)
 
-        await self._handle.database.run(unit)
+        await self._handle.database.run(unit, quick=True)
 
     async def prune(self, prefix: str, before: datetime) -> int:
         """Forget values under `prefix` last set before `before` (old button choices)."""
@@ -171,6 +183,12 @@ class AdapterState:
 
 
 Handler = Callable[[Mapping[str, Any]], Awaitable[None]]
+Lanes = Callable[[Mapping[str, Any]], Iterable[Hashable]]
+"""What an input must stay in order with: its chat, its sender. Inputs that share
+any of these keys are handled in arrival order; the others may run side by side."""
+
+BATCH = 100
+"""Inputs taken per drain step."""
 
 
 class InboxWorker(BackgroundLoop):
@@ -180,14 +198,36 @@ class InboxWorker(BackgroundLoop):
     call it), so an input is never handled by two tasks at once. A handler
     that raises is a bug, not a platform hiccup: the input is counted, retried
     on the next pass and set aside after `MAX_ATTEMPTS`, never silently lost.
+
+    With `lanes` and `concurrency` above 1, a drained batch is split into
+    lanes (inputs linked by a shared chat or sender, in arrival order) that
+    run side by side, up to `concurrency` at once. Why: a chat's answer waits
+    on the platform's round trip and pacing, and separate people's commands
+    then commit together (the database's group commit) instead of one after
+    another. The batch is marked handled in one transaction at its end; an
+    input handled but not yet marked is handled again after a crash, which
+    its delivery id makes harmless. A failing input stops only its own lane:
+    what follows it in that lane waits for the next pass, in order.
     """
 
     name = "inbox"
 
-    def __init__(self, inbox: Inbox, handle_input: Handler, *, interval: float = 5.0) -> None:
+    def __init__(
+        self,
+        inbox: Inbox,
+        handle_input: Handler,
+        *,
+        interval: float = 5.0,
+        lanes: Lanes | None = None,
+        concurrency: int = 1,
+    ) -> None:
         super().__init__(interval)
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {concurrency}")
         self.inbox = inbox
         self._handle_input = handle_input
+        self._lanes = lanes
+        self._concurrency = concurrency if lanes is not None else 1
         self._draining = asyncio.Lock()
 
     def _log_details(self) -> dict[str, Any]:
@@ -204,17 +244,108 @@ class InboxWorker(BackgroundLoop):
     async def _drain(self) -> int:
         handled = 0
         while True:
-            items = await self.inbox.pending(limit=50)
+            items = await self.inbox.pending(limit=BATCH)
             if not items:
                 return handled
-            for item in items:
-                try:
-                    await self._handle_input(item.payload)
-                except Exception as exc:  # counted, retried, then set aside
-                    log.exception(
-                        "inbox.handling_failed", source=self.inbox.source, delivery=item.delivery_id
-                    )
-                    await self.inbox.failed(item, type(exc).__name__)
-                    return handled
-                await self.inbox.done(item)
-                handled += 1
+            marker = _DoneMarker(self.inbox)
+            try:
+                failed = await self._handle_batch(items, marker)
+            finally:
+                await marker.close()
+            handled += marker.count
+            if failed:
+                return handled  # the failed input is retried on the next pass, not in a loop
+
+    async def _handle_batch(self, items: list[InboxItem], marker: _DoneMarker) -> bool:
+        """Handle one batch, lane by lane; True when an input failed."""
+        lanes = self._split(items)
+        failures: list[InboxItem] = []
+        if len(lanes) == 1:
+            await self._run_lane(lanes[0], marker, failures)
+            return bool(failures)
+        limit = asyncio.Semaphore(self._concurrency)
+
+        async def run(lane: list[InboxItem]) -> None:
+            async with limit:
+                await self._run_lane(lane, marker, failures)
+
+        async with asyncio.TaskGroup() as group:
+            for lane in lanes:
+                group.create_task(run(lane))
+        return bool(failures)
+
+    async def _run_lane(
+        self, lane: list[InboxItem], marker: _DoneMarker, failures: list[InboxItem]
+    ) -> None:
+        for item in lane:
+            try:
+                await self._handle_input(item.payload)
+            except Exception as exc:  # counted, retried, then set aside
+                log.exception(
+                    "inbox.handling_failed", source=self.inbox.source, delivery=item.delivery_id
+                )
+                await self.inbox.failed(item, type(exc).__name__)
+                failures.append(item)
+                return
+            marker.add(item)
+
+    def _split(self, items: list[InboxItem]) -> list[list[InboxItem]]:
+        """The batch as lanes: inputs sharing a key (directly or through others) in
+        one lane, in arrival order."""
+        if self._lanes is None or self._concurrency == 1 or len(items) == 1:
+            return [items]
+        parent: dict[Hashable, Hashable] = {}
+
+        def root(key: Hashable) -> Hashable:
+            while parent[key] != key:
+                parent[key] = parent[parent[key]]
+                key = parent[key]
+            return key
+
+        firsts: list[Hashable] = []
+        for item in items:
+            keys = list(self._lanes(item.payload)) or [("input", item.seq)]
+            for key in keys:
+                parent.setdefault(key, key)
+            first = root(keys[0])
+            for key in keys[1:]:
+                other = root(key)
+                if other != first:
+                    parent[other] = first
+            firsts.append(keys[0])
+        lanes: dict[Hashable, list[InboxItem]] = {}
+        for item, key in zip(items, firsts, strict=True):
+            lanes.setdefault(root(key), []).append(item)
+        return list(lanes.values())
+
+
+class _DoneMarker:
+    """Marks inputs handled as they finish: what finished while one mark was being
+    written goes in the next, together. The window in which a crash would have an
+    input handled again stays one write long, without a transaction per input."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self._inbox = inbox
+        self._waiting: list[InboxItem] = []
+        self._writing: asyncio.Task[None] | None = None
+        self.count = 0
+
+    def add(self, item: InboxItem) -> None:
+        self._waiting.append(item)
+        self.count += 1
+        writing = self._writing
+        if writing is None or (writing.done() and writing.exception() is None):
+            self._writing = asyncio.create_task(self._write())
+        # A failed write is left for `close` to raise; what waits is handled again later.
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            await self._inbox.done_many(batch)
+
+    async def close(self) -> None:
+        """Wait for the marks under way and write the rest; raises a failed write."""
+        if self._writing is not None:
+            await self._writing
+        if self._waiting:
+            await self._write()

@@ -37,7 +37,14 @@ from huarong_telegram.bot import PLATFORM, TelegramBot
 from huarong_telegram.menu import portal_url_ok
 from huarong_telegram.pacing import OutboundScheduler
 from huarong_telegram.sender import TelegramSender
-from huarong_telegram.updates import ALLOWED_UPDATES, SOURCE, Poller, webhook_app
+from huarong_telegram.updates import (
+    ALLOWED_UPDATES,
+    CONCURRENT_LANES,
+    SOURCE,
+    Poller,
+    update_lanes,
+    webhook_app,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -67,7 +74,12 @@ class TelegramService:
         self.outbound = OutboundScheduler(self.api)
         self.bot = TelegramBot(handle, self.api, self.outbound)
         self.inbox = Inbox(handle, SOURCE)
-        self.worker = InboxWorker(self.inbox, self.bot.handle_update)
+        self.worker = InboxWorker(
+            self.inbox,
+            self.bot.handle_update,
+            lanes=update_lanes,
+            concurrency=CONCURRENT_LANES,
+        )
         self.webhook_url = webhook_url
         self.listen = listen
         self.poller: Poller | None = None

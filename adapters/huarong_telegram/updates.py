@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import structlog
@@ -34,6 +35,8 @@ ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 POLL_TIMEOUT = 25
 """Long-poll seconds: Telegram answers as soon as an update arrives."""
 OFFSET_KEY = "offset"
+CONCURRENT_LANES = 16
+"""Chats whose updates the worker handles side by side (each chat in order)."""
 
 
 def _update_id(update: Any) -> int | None:
@@ -41,6 +44,35 @@ def _update_id(update: Any) -> int | None:
         return None
     value = update.get("update_id")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def update_lanes(update: Mapping[str, Any]) -> tuple[Hashable, ...]:
+    """The chat and the person an update comes from (`InboxWorker` lanes): a
+    person's taps in a group and their private chat stay in order, and so does
+    everything said in one chat; separate chats go side by side."""
+    keys: list[Hashable] = []
+    for kind in ALLOWED_UPDATES:
+        body = update.get(kind)
+        if not isinstance(body, dict):
+            continue
+        sender = _object_id(body.get("from"))
+        if sender is not None:
+            keys.append(("user", sender))
+        chat = body.get("chat")
+        if chat is None and isinstance(body.get("message"), dict):
+            chat = body["message"].get("chat")
+        chat_id = _object_id(chat)
+        if chat_id is not None:
+            keys.append(("chat", chat_id))
+    return tuple(keys)
+
+
+def _object_id(value: Any) -> int | None:
+    """`value["id"]` when `value` is an object with a whole-number id."""
+    if not isinstance(value, dict):
+        return None
+    found = value.get("id")
+    return found if type(found) is int else None
 
 
 class Poller(BackgroundLoop):

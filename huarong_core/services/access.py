@@ -399,7 +399,7 @@ async def revoke_api_token(ctx: Context, cmd: RevokeApiToken) -> ApiToken:
     return revoked
 
 
-@handles(AuthenticateApiToken)
+@handles(AuthenticateApiToken, quick=True)
 async def authenticate_api_token(ctx: Context, cmd: AuthenticateApiToken) -> ApiToken:
     _require_system(ctx)
     token = cmd.token.strip()

@@ -340,7 +340,7 @@ async def unbind_chat(ctx: Context, cmd: UnbindClubChat) -> ChatBinding:
     return current
 
 
-@handles(FindClubByChat)
+@handles(FindClubByChat, quick=True)
 async def club_for_chat(ctx: Context, cmd: FindClubByChat) -> Club | None:
     binding = await ctx.repos.clubs.binding(cmd.platform, cmd.chat_id)
     return None if binding is None else await ctx.repos.clubs.get(binding.club_key)

@@ -544,7 +544,7 @@ async def cancel_gathering(ctx: Context, cmd: CancelGathering) -> Gathering:
 # --- reading ---------------------------------------------------------------------
 
 
-@handles(GetGathering)
+@handles(GetGathering, quick=True)
 async def gathering_details(ctx: Context, cmd: GetGathering) -> GatheringDetails:
     gathering = await get_gathering(ctx, cmd.gathering_id)
     counts = await ctx.repos.gatherings.counts(gathering.id)
@@ -650,7 +650,7 @@ def _require_open_for_rsvp(ctx: Context, gathering: Gathering) -> None:
         raise GatheringNotOpen(gathering=gathering.ref, reason="past")
 
 
-@handles(RespondToGathering)
+@handles(RespondToGathering, quick=True)
 async def respond(ctx: Context, cmd: RespondToGathering) -> Rsvp:
     gathering = await get_gathering(ctx, cmd.gathering_id)
     member_id = acting_member(ctx, cmd.member_id, gathering)
@@ -706,7 +706,7 @@ def _normal_code(text: str) -> str:
     return "".join(text.split()).upper()
 
 
-@handles(CheckIn)
+@handles(CheckIn, quick=True)
 async def check_in(ctx: Context, cmd: CheckIn) -> CheckInResult:
     gathering = await get_gathering(ctx, cmd.gathering_id)
     member_id = acting_member(ctx, cmd.member_id, gathering)

@@ -64,7 +64,7 @@ async def unlink(ctx: Context, cmd: UnlinkIdentity) -> Identity:
     return existing
 
 
-@handles(RegisterChatMember)
+@handles(RegisterChatMember, quick=True)
 async def register_chat_member(ctx: Context, cmd: RegisterChatMember) -> MemberProfile:
     if not ctx.actor.is_system:
         raise PermissionDenied(permission=Permission.MANAGE_IDENTITIES.value, scope="*")

@@ -201,14 +201,14 @@ async def set_member_status(ctx: Context, cmd: SetMemberStatus) -> Member:
     return updated
 
 
-@handles(GetMember)
+@handles(GetMember, quick=True)
 async def get_member_profile(ctx: Context, cmd: GetMember) -> MemberProfile:
     if ctx.actor.member_id != cmd.member_id:
         ctx.require_anywhere(Permission.VIEW_MEMBERS)
     return await profile(ctx, await get_member(ctx, cmd.member_id))
 
 
-@handles(FindMember)
+@handles(FindMember, quick=True)
 async def find_member(ctx: Context, cmd: FindMember) -> MemberProfile:
     ref = cmd.ref.strip()
     number = ref.removeprefix("#")
@@ -221,7 +221,7 @@ async def find_member(ctx: Context, cmd: FindMember) -> MemberProfile:
     return await profile(ctx, found)
 
 
-@handles(FindMemberByIdentity)
+@handles(FindMemberByIdentity, quick=True)
 async def find_member_by_identity(ctx: Context, cmd: FindMemberByIdentity) -> MemberProfile:
     ref = IdentityRef(cmd.platform, cmd.external_id)
     identity = await ctx.repos.identities.get(ref)

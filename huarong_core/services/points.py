@@ -444,7 +444,7 @@ async def _season(ctx: Context) -> str:
     return season
 
 
-@handles(RecordActivity)
+@handles(RecordActivity, quick=True)
 async def record(ctx: Context, cmd: RecordActivity) -> tuple[AwardResult, ...]:
     ctx.require_anywhere(Permission.MANAGE_POINTS)
     return await record_activity(ctx, _trigger(cmd, ctx.now))

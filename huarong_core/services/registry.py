@@ -31,6 +31,10 @@ class HandlerSpec:
     """A query whose answer depends only on the stored state, the actor and the
     community's local date: repeated calls may be answered from `ReadCache`
     until the next commit. Its result must be immutable (frozen attrs, tuples)."""
+    quick: bool = False
+    """A few statements on indexed rows, whatever the data's size: the database may
+    run it on the caller's thread (`Database.run(..., quick=True)`). For the chat
+    and web hot paths; never for work that grows with the data."""
 
     @property
     def read_only(self) -> bool:
@@ -41,10 +45,15 @@ _HANDLERS: dict[type[Command[Any]], HandlerSpec] = {}
 
 
 def handles(
-    command: type[C], *, prepare: Prepare | None = None, cached: bool = False
+    command: type[C],
+    *,
+    prepare: Prepare | None = None,
+    cached: bool = False,
+    quick: bool = False,
 ) -> Callable[[Handler[C]], Handler[C]]:
     """Register the decorated coroutine as the one handler of `command` (with the
-    work to `prepare` before its unit of work, if any; `cached`: see `HandlerSpec`)."""
+    work to `prepare` before its unit of work, if any; `cached`, `quick`: see
+    `HandlerSpec`)."""
 
     def register(func: Handler[C]) -> Handler[C]:
         if command in _HANDLERS:
@@ -54,7 +63,7 @@ def handles(
         if cached and not issubclass(command, Query):
             raise TypeError(f"{command.__name__} changes things: only a query may be cached")
         result_type = get_type_hints(func)["return"]
-        _HANDLERS[command] = HandlerSpec(command, func, result_type, prepare, cached)
+        _HANDLERS[command] = HandlerSpec(command, func, result_type, prepare, cached, quick)
         return func
 
     return register

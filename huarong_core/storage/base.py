@@ -110,18 +110,25 @@ class Database(abc.ABC):
     def read(self) -> AbstractAsyncContextManager[Connection]:
         """A consistent read-only snapshot."""
 
-    async def run(self, unit: Callable[[Connection], Awaitable[T]]) -> T:
+    async def run(self, unit: Callable[[Connection], Awaitable[T]], *, quick: bool = False) -> T:
         """Run a unit of work in one transaction: committed if it returns, undone if it raises.
 
         A unit awaits nothing but calls on the connection it is given. That
         lets a backend run it where the connection lives, in one hop, and
         commit several concurrent units together (SQLite does both).
+
+        `quick`: the caller knows the unit is a few statements on indexed rows.
+        A backend may then run it on the calling thread when its connection is
+        free, instead of handing it to another thread (SQLite does: a thread
+        hop and its GIL hand-offs cost more than such a unit). Never set it for
+        work whose size grows with the data (imports, exports, whole-table
+        reports): that would hold up the event loop for all of it.
         """
         async with self.transaction() as conn:
             return await unit(conn)
 
-    async def run_read(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
-        """Run a read-only function on one consistent snapshot."""
+    async def run_read(self, fn: Callable[[Connection], Awaitable[T]], *, quick: bool = False) -> T:
+        """Run a read-only function on one consistent snapshot (`quick`: as for `run`)."""
         async with self.read() as conn:
             return await fn(conn)
 

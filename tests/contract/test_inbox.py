@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Hashable, Mapping
+from typing import Any
 
-from huarong_core.inbox import MAX_ATTEMPTS, AdapterState, Inbox
+from huarong_core.inbox import MAX_ATTEMPTS, AdapterState, Inbox, InboxWorker
 from huarong_core.testing import open_test_community
 
 
@@ -82,3 +84,121 @@ async def test_an_adapter_marks_an_account_unreachable_and_back(database_url: st
             await handle.execute(SetAccountReachable("telegram", "55", False), actor=member)
         with pytest.raises(NotFound):
             await handle.execute(SetAccountReachable("telegram", "56", False), actor=system)
+
+
+def _chat_lanes(payload: Mapping[str, Any]) -> tuple[Hashable, ...]:
+    return tuple(
+        ("chat" if key == "chat" else "user", payload[key])
+        for key in ("chat", "user")
+        if key in payload
+    )
+
+
+async def test_separate_chats_are_handled_side_by_side_each_in_order(database_url: str) -> None:
+    async with open_test_community(database_url) as (_, handle):
+        inbox = Inbox(handle, "telegram")
+        b_started = asyncio.Event()
+        seen: list[tuple[int, int]] = []
+        at_once = running = 0
+
+        async def handle_input(payload: Mapping[str, Any]) -> None:
+            nonlocal at_once, running
+            running += 1
+            at_once = max(at_once, running)
+            try:
+                if payload["chat"] == 1 and payload["n"] == 0:
+                    # Chat 1 waits for chat 2: one after the other, this would never end.
+                    await asyncio.wait_for(b_started.wait(), 5)
+                if payload["chat"] == 2:
+                    b_started.set()
+                await asyncio.sleep(0)
+                seen.append((payload["chat"], payload["n"]))
+            finally:
+                running -= 1
+
+        for n in range(3):
+            for chat in (1, 2, 3, 4, 5):
+                await inbox.put(f"{chat}-{n}", {"chat": chat, "n": n})
+        worker = InboxWorker(inbox, handle_input, lanes=_chat_lanes, concurrency=3)
+        assert await worker.drain() == 15
+        assert at_once == 3  # never more lanes at once than asked
+        for chat in (1, 2, 3, 4, 5):
+            assert [n for c, n in seen if c == chat] == [0, 1, 2]
+        assert await inbox.pending() == []
+
+
+async def test_inputs_linked_by_a_person_stay_in_order_across_chats(database_url: str) -> None:
+    async with open_test_community(database_url) as (_, handle):
+        inbox = Inbox(handle, "telegram")
+        seen: list[str] = []
+
+        async def handle_input(payload: Mapping[str, Any]) -> None:
+            # The earlier input takes longer: only a shared lane keeps the order.
+            await asyncio.sleep(0.02 if payload["id"] == "group" else 0)
+            seen.append(payload["id"])
+
+        await inbox.put("1", {"id": "group", "chat": -100, "user": 7})
+        await inbox.put("2", {"id": "private", "chat": 7, "user": 7})
+        await inbox.put("3", {"id": "other", "chat": 8, "user": 8})
+        worker = InboxWorker(inbox, handle_input, lanes=_chat_lanes, concurrency=8)
+        assert await worker.drain() == 3
+        assert seen.index("group") < seen.index("private")
+        assert seen[0] == "other"
+
+
+async def test_a_failing_input_holds_back_only_its_own_lane(database_url: str) -> None:
+    async with open_test_community(database_url) as (_, handle):
+        inbox = Inbox(handle, "telegram")
+        seen: list[str] = []
+        broken = True
+
+        async def handle_input(payload: Mapping[str, Any]) -> None:
+            if payload["id"] == "a1" and broken:
+                raise ValueError("a bug")
+            seen.append(payload["id"])
+
+        for item in ("a1", "b1", "a2", "b2"):
+            await inbox.put(item, {"id": item, "chat": item[0]})
+        worker = InboxWorker(inbox, handle_input, lanes=_chat_lanes, concurrency=4)
+        assert await worker.drain() == 2
+        assert seen == ["b1", "b2"]
+        pending = await inbox.pending()
+        assert [i.delivery_id for i in pending] == ["a1", "a2"]  # a2 waits behind a1
+        assert pending[0].attempts == 1
+        broken = False
+        assert await worker.drain() == 2
+        assert seen == ["b1", "b2", "a1", "a2"]
+        assert await inbox.pending() == []
+
+
+async def test_without_lanes_inputs_are_handled_one_at_a_time_in_order(
+    database_url: str,
+) -> None:
+    async with open_test_community(database_url) as (_, handle):
+        inbox = Inbox(handle, "matrix")
+        seen: list[int] = []
+        running = 0
+
+        async def handle_input(payload: Mapping[str, Any]) -> None:
+            nonlocal running
+            running += 1
+            assert running == 1
+            await asyncio.sleep(0)
+            seen.append(payload["n"])
+            running -= 1
+
+        await inbox.put_many([(str(n), {"n": n, "chat": n}) for n in range(120)])
+        assert await InboxWorker(inbox, handle_input, concurrency=8).drain() == 120
+        assert seen == list(range(120))
+        assert await inbox.pending() == []
+
+
+async def test_concurrency_below_one_is_refused(database_url: str) -> None:
+    import pytest
+
+    async def handle_input(payload: Mapping[str, Any]) -> None:
+        raise AssertionError("never called")
+
+    async with open_test_community(database_url) as (_, handle):
+        with pytest.raises(ValueError, match="concurrency"):
+            InboxWorker(Inbox(handle, "x"), handle_input, lanes=_chat_lanes, concurrency=0)

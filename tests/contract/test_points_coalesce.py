@@ -24,9 +24,9 @@ def count_units(handle: CommunityHandle, monkeypatch: pytest.MonkeyPatch) -> lis
     run = database.run
     units: list[int] = []
 
-    async def counted(unit: Callable[[Connection], Awaitable[Any]]) -> Any:
+    async def counted(unit: Callable[[Connection], Awaitable[Any]], *, quick: bool = False) -> Any:
         units.append(1)
-        return await run(unit)
+        return await run(unit, quick=quick)
 
     monkeypatch.setattr(database, "run", counted)
     return units

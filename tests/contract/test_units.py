@@ -68,8 +68,10 @@ async def test_a_unit_sees_its_own_writes_and_context(database_url: str) -> None
         await db.stop()
 
 
-async def test_a_unit_that_awaits_something_else_is_refused(sqlite_url: str) -> None:
-    """On SQLite a unit runs on the database's thread; it may only await the database."""
+@pytest.mark.parametrize("quick", [False, True])
+async def test_a_unit_that_awaits_something_else_is_refused(sqlite_url: str, quick: bool) -> None:
+    """On SQLite a unit runs on the database's thread (or, quick, on the caller's, at
+    one go); it may only await the database."""
     db = await open_database(sqlite_url)
     try:
 
@@ -80,13 +82,14 @@ async def test_a_unit_that_awaits_something_else_is_refused(sqlite_url: str) -> 
             await asyncio.sleep(0)
 
         with pytest.raises(RuntimeError, match="only database calls"):
-            await db.run(unit)
-        assert await db.run_read(_count) == 0
+            await db.run(unit, quick=quick)
+        assert await db.run_read(_count, quick=quick) == 0
     finally:
         await db.stop()
 
 
-async def test_reads_do_not_write(database_url: str) -> None:
+@pytest.mark.parametrize("quick", [False, True])
+async def test_reads_do_not_write(database_url: str, quick: bool) -> None:
     db = await open_database(database_url)
     try:
 
@@ -96,7 +99,7 @@ async def test_reads_do_not_write(database_url: str) -> None:
             )
 
         with pytest.raises(Exception, match=r"(?i)read-only|readonly|query_only"):
-            await db.run_read(sneaky)
-        assert await db.run_read(_count) == 0
+            await db.run_read(sneaky, quick=quick)
+        assert await db.run_read(_count, quick=quick) == 0
     finally:
         await db.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -81,6 +82,13 @@ class InboxRepository:
             seq,
             now,
             error,
+        )
+
+    async def handled_many(self, seqs: Sequence[int], now: datetime) -> None:
+        """Mark several handled in one prepared statement (a drained batch)."""
+        await self._conn.executemany(
+            "UPDATE inbox SET handled_at = $3, error = NULL WHERE community_id = $1 AND id = $2",
+            [(self._cid, seq, now) for seq in seqs],
         )
 
     async def failed(self, seq: int, error: str) -> int:

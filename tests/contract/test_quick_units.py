@@ -1,0 +1,139 @@
+"""Quick units and reads (`run(..., quick=True)`): the same transactions, run on the
+caller's thread when SQLite's connection is free, handed to its threads when not."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from huarong_core.errors import ConstraintViolation
+from huarong_core.storage import Connection, open_database
+
+MEMORY = "sqlite:///:memory:"
+
+
+async def _count(conn: Connection) -> int:
+    return int(await conn.fetchval("SELECT COUNT(*) FROM id_counters WHERE community_id = 0"))
+
+
+def _insert(name: str, value: int = 1) -> Callable[[Connection], Awaitable[str]]:
+    async def unit(conn: Connection) -> str:
+        await conn.execute(
+            "INSERT INTO id_counters (community_id, name, value) VALUES (0, $1, $2)", name, value
+        )
+        return threading.current_thread().name
+
+    return unit
+
+
+@pytest.fixture(params=["file", "memory", "postgresql"])
+def quick_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "file":
+        return str(request.getfixturevalue("sqlite_url"))
+    if request.param == "memory":
+        return MEMORY
+    return str(request.getfixturevalue("pg_schema_url"))
+
+
+async def test_a_quick_unit_commits_and_a_failing_one_changes_nothing(quick_url: str) -> None:
+    db = await open_database(quick_url)
+    try:
+        await db.run(_insert("a"), quick=True)
+
+        async def twice(conn: Connection) -> None:
+            await conn.execute(
+                "INSERT INTO id_counters (community_id, name, value) VALUES (0, 'b', 1)"
+            )
+            await conn.execute(
+                "INSERT INTO id_counters (community_id, name, value) VALUES (0, 'a', 2)"
+            )
+
+        with pytest.raises(ConstraintViolation):
+            await db.run(twice, quick=True)
+        # Seen by a quick read, a read on a reader thread, and the writer alike.
+        assert await db.run_read(_count, quick=True) == 1
+        assert await db.run_read(_count) == 1
+        assert await db.run(_count) == 1
+        outcomes = await asyncio.gather(
+            *(db.run(_insert(f"c{n}"), quick=True) for n in range(20)),
+            *(db.run(_insert(f"d{n}")) for n in range(20)),
+        )
+        assert len(outcomes) == 40
+        assert await db.run_read(_count, quick=True) == 41
+    finally:
+        await db.stop()
+
+
+@pytest.mark.parametrize("url", ["file", "memory"])
+async def test_quick_work_runs_on_the_callers_thread_when_the_connection_is_free(
+    url: str, sqlite_url: str
+) -> None:
+    db = await open_database(sqlite_url if url == "file" else MEMORY)
+    try:
+        here = threading.current_thread().name
+        assert await db.run(_insert("a"), quick=True) == here
+        assert await db.run(_insert("b")) == "huarong-sqlite-writer"
+
+        async def where(conn: Connection) -> str:
+            await _count(conn)
+            return threading.current_thread().name
+
+        assert await db.run_read(where, quick=True) == here
+        assert await db.run_read(where) != here
+        before = await db.commit_generation()
+        await db.run(_insert("c"), quick=True)
+        assert await db.commit_generation() != before  # cached reads see quick commits
+    finally:
+        await db.stop()
+
+
+async def test_a_quick_unit_waits_for_a_transaction_that_holds_the_writer(
+    sqlite_url: str,
+) -> None:
+    db = await open_database(sqlite_url)
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO id_counters (community_id, name, value) VALUES (0, 'first', 1)"
+            )
+            queued = asyncio.ensure_future(db.run(_insert("second"), quick=True))
+            await asyncio.sleep(0.05)
+            assert not queued.done()  # not run inline beside the open transaction
+        assert await queued == "huarong-sqlite-writer"
+        assert await db.run_read(_count) == 2
+    finally:
+        await db.stop()
+
+
+async def test_another_process_holding_the_write_lock_never_blocks_the_loop(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    db = await open_database(sqlite_url)
+    other = sqlite3.connect(str(tmp_path / "huarong.db"), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        ticker = asyncio.ensure_future(tick())
+        unit = asyncio.ensure_future(db.run(_insert("waited"), quick=True))
+        await asyncio.sleep(0.2)
+        assert not unit.done()
+        assert ticks >= 10  # the loop kept running while the unit waited on a thread
+        other.execute("ROLLBACK")
+        assert await asyncio.wait_for(unit, 5) == "huarong-sqlite-writer"
+        ticker.cancel()
+        assert await db.run_read(_count, quick=True) == 1
+    finally:
+        other.close()
+        await db.stop()
