@@ -35,7 +35,7 @@ ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 POLL_TIMEOUT = 25
 """Long-poll seconds: Telegram answers as soon as an update arrives."""
 OFFSET_KEY = "offset"
-CONCURRENT_LANES = 16
+CONCURRENT_LANES = 8
 """Chats whose updates the worker handles side by side (each chat in order)."""
 
 

@@ -421,6 +421,8 @@ class CheckInResult:
     rsvp: Rsvp
     awards: tuple[tuple[str, str, int], ...]
     """(rule, outcome, points) of each points rule the check-in triggered."""
+    gathering: Gathering
+    """The gathering as the check-in found it: a reply can name it without reading it."""
 
 
 @attrs.frozen

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import calendar
 import enum
+import functools
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -147,9 +148,18 @@ def _to_fraction(value: FractionLike) -> Fraction:
         raise TypeError("a boolean is not a number")
     if isinstance(value, float):
         value = repr(value)
-    if not isinstance(value, Fraction | Decimal | int | str):
+    if isinstance(value, str):
+        return _fraction_from_text(value)
+    if not isinstance(value, Fraction | Decimal | int):
         raise TypeError(f"not a number: {value!r}")
     return Fraction(value)  # raises ValueError / OverflowError / ZeroDivisionError
+
+
+@functools.lru_cache(maxsize=1024)
+def _fraction_from_text(text: str) -> Fraction:
+    """Parsing text is most of an activity's cost to build, and the same few unit
+    strings ("1", "0.5") come back on every award; a Fraction is immutable."""
+    return Fraction(text)
 
 
 def _multiplier(value: FractionLike) -> Fraction:

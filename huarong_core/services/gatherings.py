@@ -752,7 +752,9 @@ async def check_in(ctx: Context, cmd: CheckIn) -> CheckInResult:
         member_id,
         f"checkin:{gathering.id}:{member_id}",
     )
-    return CheckInResult(rsvp, tuple((r.rule_key, r.outcome, r.points) for r in results))
+    return CheckInResult(
+        rsvp, tuple((r.rule_key, r.outcome, r.points) for r in results), gathering
+    )
 
 
 async def close(ctx: Context, gathering: Gathering) -> AttendanceSummary:

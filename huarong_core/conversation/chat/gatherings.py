@@ -128,6 +128,20 @@ GATHERING_BY_ID = Ref(ARG, "gathering_id", find_gathering)
 """A gathering where a bare number is always its id (check-in codes and links say `12`)."""
 
 
+async def find_gathering_id(turn: Turn, word: str) -> int:
+    """The id a gathering argument names: read from the word itself when it is a
+    number, so a command that reads the gathering anyway (a check-in, and says
+    when there is none) is not preceded by a second read of it."""
+    ref = word.strip().translate(_FULL_WIDTH)
+    if _ID.match(ref):
+        return int(ref.lstrip("#"))
+    return (await find_gathering(turn, word)).id
+
+
+GATHERING_ID = Ref(ARG, "gathering_id", find_gathering_id)
+"""As `GATHERING_BY_ID`, giving the id only."""
+
+
 def gathering_arg() -> Param:
     return arg(GATHERING, key="gathering")
 
@@ -595,7 +609,7 @@ _DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
     "签到",
     family="gatherings",
     params=[
-        arg(GATHERING_BY_ID, key="gathering"),
+        arg(GATHERING_ID, key="gathering"),
         arg(FreeText("gatherings_code_or_member", max_length=80), key="who"),
     ],
     commands=[CheckIn, FindMember, ListMembers, *LOOKUP],
@@ -604,16 +618,16 @@ _DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 async def checkin(turn: Turn, args: Mapping[str, Any]) -> Outcome:
     """`/checkin 12 482913` with the code shown at the venue; staff may name a member
     instead (`/checkin 12 @alice`). A bare number here is always the gathering's id."""
-    gathering: Gathering = args["gathering"]
+    gathering_id: int = args["gathering"]
     who: str = args["who"]
     code = "".join(who.split()).translate(_DIGITS)
     if code.isascii() and code.isdigit():
-        result = await turn.run(CheckIn(gathering.id, code=code))
-        return checkin_message(turn, gathering, result, None)
+        result = await turn.run(CheckIn(gathering_id, code=code))
+        return checkin_message(turn, result.gathering, result, None)
     member = await find_member(turn, who)
-    result = await turn.run(CheckIn(gathering.id, member_id=member.id))
+    result = await turn.run(CheckIn(gathering_id, member_id=member.id))
     name = None if member.id == turn.member.id else member.display_name
-    return checkin_message(turn, gathering, result, name)
+    return checkin_message(turn, result.gathering, result, name)
 
 
 @route(
