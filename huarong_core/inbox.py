@@ -19,6 +19,8 @@ delivery ids make a second run of one input change nothing, so the rare
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -48,12 +50,16 @@ class Inbox:
     def __init__(self, handle: CommunityHandle, source: str) -> None:
         self._handle = handle
         self.source = source
+        self.last_put = -math.inf
+        """When an input last arrived (`time.monotonic`): `InboxWorker` lets a burst of
+        arrivals be recorded first."""
 
     def _repo(self, conn: Connection) -> InboxRepository:
         return InboxRepository(conn, self._handle.community.id)
 
     async def put(self, delivery_id: str, payload: Any) -> bool:
         """Record an input (JSON-able); False when it was recorded before."""
+        self.last_put = time.monotonic()
         now = self._handle.now()
 
         async def unit(conn: Connection) -> bool:
@@ -63,6 +69,7 @@ class Inbox:
 
     async def put_many(self, items: Sequence[tuple[str, Any]]) -> int:
         """Record several inputs in one transaction; how many were new."""
+        self.last_put = time.monotonic()
         now = self._handle.now()
 
         async def unit(conn: Connection) -> int:
@@ -189,6 +196,13 @@ any of these keys are handled in arrival order; the others may run side by side.
 
 BATCH = 100
 """Inputs taken per drain step."""
+BURST_GAP = 0.002
+"""Inputs arriving closer together than this (seconds) are a burst."""
+BURST_TURN = 0.01
+"""During a burst, one input (of any lane) is still handled per this many seconds."""
+BURST_PRIORITY = 1.0
+"""How long (seconds) one burst's recording goes first; a flood that lasts longer
+shares the loop with the handling, which must not fall further behind."""
 
 
 class InboxWorker(BackgroundLoop):
@@ -229,6 +243,8 @@ class InboxWorker(BackgroundLoop):
         self._lanes = lanes
         self._concurrency = concurrency if lanes is not None else 1
         self._draining = asyncio.Lock()
+        self._burst_turn = -math.inf
+        self._burst_since: float | None = None
 
     def _log_details(self) -> dict[str, Any]:
         return {"source": self.inbox.source}
@@ -278,6 +294,7 @@ class InboxWorker(BackgroundLoop):
         self, lane: list[InboxItem], marker: _DoneMarker, failures: list[InboxItem]
     ) -> None:
         for item in lane:
+            await self._after_burst()
             try:
                 await self._handle_input(item.payload)
             except Exception as exc:  # counted, retried, then set aside
@@ -288,6 +305,31 @@ class InboxWorker(BackgroundLoop):
                 failures.append(item)
                 return
             marker.add(item)
+
+    async def _after_burst(self) -> None:
+        """While inputs arrive in a burst, let them be recorded before handling more.
+
+        Recording is what the platform waits for (a webhook's 200, a poll's next
+        offset), and it is short; handling is long and nobody is blocked on it.
+        All run on one event loop, so without this a rush of arrivals queues
+        behind the handling of earlier ones and the platform's answers slow down
+        (Telegram then redelivers and narrows its flow). Meanwhile one input is
+        still handled per `BURST_TURN`, one lane at a time, so no answer waits
+        behind more than one input's handling; after `BURST_PRIORITY` of one
+        burst, handling runs at full speed again.
+        """
+        while True:
+            now = time.monotonic()
+            gap = now - self.inbox.last_put
+            if gap >= BURST_GAP:
+                self._burst_since = None
+                return
+            if self._burst_since is None:
+                self._burst_since = now
+            if now - self._burst_since >= BURST_PRIORITY or now >= self._burst_turn:
+                self._burst_turn = now + BURST_TURN
+                return
+            await asyncio.sleep(min(BURST_GAP - gap, self._burst_turn - now))
 
     def _split(self, items: list[InboxItem]) -> list[list[InboxItem]]:
         """The batch as lanes: inputs sharing a key (directly or through others) in
