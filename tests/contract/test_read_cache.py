@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable
+from datetime import UTC, datetime
 
 import attrs
 import pytest
@@ -166,3 +167,36 @@ async def test_nothing_is_kept_without_a_generation_or_past_the_limit() -> None:
     assert await cache.answer(_Probe(1), SYSTEM, today, _answering("x")) == "x"
     assert await cache.answer(_Probe(3), SYSTEM, today, _answering("y")) == "3"
     assert (cache.hits, cache.misses) == (1, 4)
+
+
+@pytest.mark.parametrize(
+    ("zone", "before", "after"),
+    [
+        # Kathmandu, +5:45: the date turns at 18:15 UTC, a quarter hour's edge.
+        (
+            "Asia/Kathmandu",
+            datetime(2026, 7, 1, 18, 14, tzinfo=UTC),
+            datetime(2026, 7, 1, 18, 15, tzinfo=UTC),
+        ),
+        # Shanghai in 1900 kept local mean time, +8:05:43: the date turns at
+        # 15:54:17 UTC, inside a quarter hour, which then must not be kept.
+        (
+            "Asia/Shanghai",
+            datetime(1900, 6, 1, 15, 50, tzinfo=UTC),
+            datetime(1900, 6, 1, 15, 56, tzinfo=UTC),
+        ),
+    ],
+)
+async def test_the_local_date_of_a_cached_read_turns_when_the_community_s_day_does(
+    zone: str, before: datetime, after: datetime
+) -> None:
+    from huarong_core.testing import SAMPLE_COMMUNITY
+
+    config = SAMPLE_COMMUNITY.replace(
+        'default_category = "employee"', f'default_category = "employee"\ntimezone = "{zone}"'
+    )
+    async with open_test_community(config=config) as (_, handle):
+        assert handle.community.timezone == zone
+        for now in (before, after, before, after):
+            assert handle._local_date(now) == handle.community.local(now).date()
+        assert handle._local_date(after) != handle._local_date(before)
