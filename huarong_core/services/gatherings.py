@@ -752,9 +752,7 @@ async def check_in(ctx: Context, cmd: CheckIn) -> CheckInResult:
         member_id,
         f"checkin:{gathering.id}:{member_id}",
     )
-    return CheckInResult(
-        rsvp, tuple((r.rule_key, r.outcome, r.points) for r in results), gathering
-    )
+    return CheckInResult(rsvp, tuple((r.rule_key, r.outcome, r.points) for r in results), gathering)
 
 
 async def close(ctx: Context, gathering: Gathering) -> AttendanceSummary:

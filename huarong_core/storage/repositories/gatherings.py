@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -59,6 +60,22 @@ def _gathering(row: Row) -> Gathering:
         finalized_at=as_optional_datetime(row["finalized_at"]),
         updated_at=as_datetime(row["updated_at"]),
     )
+
+
+@functools.lru_cache(maxsize=512)
+def _decoded_values(columns: tuple[str, ...], values: tuple[Any, ...]) -> Gathering:
+    return _gathering(dict(zip(columns, values, strict=True)))
+
+
+def _decoded(row: Row) -> Gathering:
+    """A row as its `Gathering`, decoded once per distinct row. Every RSVP and
+    check-in reads its gathering, which changes rarely, and decoding (its texts'
+    JSON, its times, its enums) costs several times the read; a `Gathering` is
+    immutable, and a changed row is a different key."""
+    try:
+        return _decoded_values(tuple(row.keys()), tuple(row.values()))
+    except TypeError:  # a value that cannot be a key: decode it as it is
+        return _gathering(row)
 
 
 def _salon(row: Row) -> Salon:
@@ -196,13 +213,13 @@ class GatheringRepository:
         row = await self._conn.fetchrow(
             "SELECT * FROM gatherings WHERE community_id = $1 AND id = $2", self._cid, gathering_id
         )
-        return None if row is None else _gathering(row)
+        return None if row is None else _decoded(row)
 
     async def by_event_key(self, key: str) -> Gathering | None:
         row = await self._conn.fetchrow(
             "SELECT * FROM gatherings WHERE community_id = $1 AND event_key = $2", self._cid, key
         )
-        return None if row is None else _gathering(row)
+        return None if row is None else _decoded(row)
 
     async def insert(self, g: Gathering, code: str, now: datetime) -> Gathering | None:
         """Store a new gathering; `None` when its salon occurrence already exists."""
@@ -243,7 +260,7 @@ class GatheringRepository:
             g.ranking.value,
             now,
         )
-        return None if row is None else _gathering(row)
+        return None if row is None else _decoded(row)
 
     async def update(self, g: Gathering, now: datetime) -> None:
         """Write back the fields a gathering may change after it is created."""
@@ -326,7 +343,7 @@ class GatheringRepository:
             f" ORDER BY starts_at, id LIMIT ${len(args)}",
             *args,
         )
-        return [_gathering(r) for r in rows]
+        return [_decoded(r) for r in rows]
 
     async def scheduled_occurrences(self, salon_key: str, after: datetime) -> list[Gathering]:
         rows = await self._conn.fetch(
@@ -336,7 +353,7 @@ class GatheringRepository:
             salon_key,
             after,
         )
-        return [_gathering(r) for r in rows]
+        return [_decoded(r) for r in rows]
 
     # --- RSVPs ---------------------------------------------------------------
 
