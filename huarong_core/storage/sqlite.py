@@ -230,6 +230,20 @@ class _Request:
     future: concurrent.futures.Future[Any]
 
 
+class _CommitCount:
+    """Commits by every SQLite connection this process writes with, any database."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()  # the writer threads and the loop bump it
+
+    def bump(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+PROCESS_COMMITS = _CommitCount()
+
 _STOP = object()
 _Job = _Unit | _Read | _Session
 _BUSY: tuple[bool, Any] = (False, None)
@@ -311,6 +325,7 @@ class _Worker:
             result = _run_on(raw, fn, write)
             if write:
                 self.commits += 1
+                PROCESS_COMMITS.bump()
             return True, result
         finally:
             self._holding.release()
@@ -414,6 +429,7 @@ class _Worker:
                 unit.future.set_exception(error)
             return
         self.commits += 1
+        PROCESS_COMMITS.bump()
         for unit, result, failure in outcomes:
             if failure is None:
                 unit.future.set_result(result)
@@ -452,6 +468,7 @@ class _Worker:
                 else:
                     if request.end == "COMMIT":
                         self.commits += 1
+                        PROCESS_COMMITS.bump()
                     request.future.set_result(None)
                 return
             assert request.fn is not None
@@ -566,6 +583,7 @@ class SqliteDatabase(Database):
         self._readers: asyncio.Queue[_Worker] = asyncio.Queue()
         self._all_readers: list[_Worker] = []
         self._loop_reader: _LoopReader | None = None
+        self._version_this_turn: int | None = None
 
     async def _worker(self, *, read_only: bool, name: str) -> _Worker:
         worker = _Worker(self._sqlite_url.path, read_only=read_only, name=name)
@@ -601,18 +619,34 @@ class SqliteDatabase(Database):
 
     async def commit_generation(self) -> Hashable | None:
         """The file's `data_version` as a connection of its own sees it (it changes
-        with every commit by any other connection, this process's writer included,
-        and reading it touches only the WAL index: a few µs, no thread hop); in
-        memory, where this process's writer is the only connection, its commits."""
+        with every commit by any other connection or process), with this process's
+        own commit count; in memory, where this process's writer is the only
+        connection, its commits.
+
+        `data_version` costs a statement and three system calls, so it is read
+        once per turn of the event loop: every request handled in a turn arrived
+        before the turn began, so a commit by another process that lands during
+        the turn is concurrent with them, and answering from just before it is
+        correct; the next turn reads it again. This process's commits (any of its
+        databases, any thread) count at once, through `PROCESS_COMMITS`.
+        """
         if self._writer is None:
             return None
         if self._loop_reader is None:
             return self._writer.commits
-        try:
-            return self._loop_reader.data_version()
-        except sqlite3.Error as exc:
-            log.warning("storage.sqlite.data_version_failed", error=str(exc))
-            return None
+        version = self._version_this_turn
+        if version is None:
+            try:
+                version = self._loop_reader.data_version()
+            except sqlite3.Error as exc:
+                log.warning("storage.sqlite.data_version_failed", error=str(exc))
+                return None
+            self._version_this_turn = version
+            asyncio.get_running_loop().call_soon(self._forget_version)
+        return (version, PROCESS_COMMITS.value)
+
+    def _forget_version(self) -> None:
+        self._version_this_turn = None
 
     async def stop(self) -> None:
         if self._loop_reader is not None:

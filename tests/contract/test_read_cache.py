@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, datetime
+from typing import Any
 
 import attrs
 import pytest
@@ -200,3 +201,39 @@ async def test_the_local_date_of_a_cached_read_turns_when_the_community_s_day_do
         for now in (before, after, before, after):
             assert handle._local_date(now) == handle.community.local(now).date()
         assert handle._local_date(after) != handle._local_date(before)
+
+
+async def test_sqlite_generation_sees_this_process_at_once_and_others_from_the_next_turn(
+    sqlite_url: str, tmp_path: Any
+) -> None:
+    import sqlite3
+
+    from huarong_core.storage import open_database
+
+    insert = "INSERT INTO id_counters (community_id, name, value) VALUES (0, $1, 1)"
+    db = await open_database(sqlite_url)
+    second = await open_database(sqlite_url)  # another database object of this process
+    try:
+        first = await db.commit_generation()
+        assert await db.commit_generation() == first  # nothing committed: the same
+
+        async def unit(conn: Any) -> None:
+            await conn.execute(insert, "here")
+
+        await second.run(unit, quick=True)
+        mine = await db.commit_generation()
+        assert mine != first  # this process's commit counts in the same turn
+
+        other = sqlite3.connect(str(tmp_path / "huarong.db"), isolation_level=None)
+        try:
+            other.execute(insert.replace("$1", "'elsewhere'"))
+        finally:
+            other.close()
+        # Another process's commit is concurrent with what this turn handles ...
+        assert await db.commit_generation() == mine
+        await asyncio.sleep(0)
+        # ... and seen from the next turn on.
+        assert await db.commit_generation() != mine
+    finally:
+        await second.stop()
+        await db.stop()
