@@ -329,7 +329,8 @@ class InboxWorker(BackgroundLoop):
             if now - self._burst_since >= BURST_PRIORITY or now >= self._burst_turn:
                 self._burst_turn = now + BURST_TURN
                 return
-            await asyncio.sleep(min(BURST_GAP - gap, self._burst_turn - now))
+            priority_ends = self._burst_since + BURST_PRIORITY
+            await asyncio.sleep(min(BURST_GAP - gap, self._burst_turn - now, priority_ends - now))
 
     def _split(self, items: list[InboxItem]) -> list[list[InboxItem]]:
         """The batch as lanes: inputs sharing a key (directly or through others) in

@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import functools
 import os
 import queue
 import sqlite3
@@ -179,10 +180,27 @@ class _Reply:
         self._settle(None, error)
 
     def _settle(self, value: Any, error: BaseException | None) -> None:
-        try:
-            self._loop.call_soon_threadsafe(_settle, self.future, value, error)
-        except RuntimeError:  # the loop is closed: nobody is waiting any more
-            log.warning("storage.sqlite.reply_dropped", error=repr(error))
+        def wake() -> None:
+            try:
+                self._loop.call_soon_threadsafe(_settle, self.future, value, error)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                log.warning("storage.sqlite.reply_dropped", error=repr(error))
+
+        _after_release(wake)
+
+
+_RELEASING = threading.local()
+
+
+def _after_release(action: Callable[[], None]) -> None:
+    """Run `action` once this worker thread has let go of its connection, if it
+    holds it: a caller woken by the answer may then run quick work on the
+    connection at once, rather than find it still held and hop to the thread."""
+    waiting: list[Callable[[], None]] | None = getattr(_RELEASING, "actions", None)
+    if waiting is None:
+        action()
+    else:
+        waiting.append(action)
 
 
 def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
@@ -306,7 +324,8 @@ class _Worker:
     ) -> tuple[bool, Any]:
         """Run `fn` on the calling thread if the connection is free right now:
         `(True, result)`; `(False, None)` when this worker, or another process
-        holding the write lock, has it (nothing was run: submit it instead)."""
+        holding the write lock, has it, or the work met a busy lock midway and was
+        undone (nothing stands: submit it instead, to a thread that may wait)."""
         if not self._holding.acquire(blocking=False):
             return _BUSY
         try:
@@ -322,7 +341,10 @@ class _Worker:
                 if _is_busy(exc):
                     return _BUSY
                 raise _translate(exc) from exc
-            result = _run_on(raw, fn, write)
+            try:
+                result = _run_on(raw, fn, write)
+            except DatabaseBusy:
+                return _BUSY  # undone, and it only touched the database: a thread retries it
             if write:
                 self.commits += 1
                 PROCESS_COMMITS.bump()
@@ -358,8 +380,14 @@ class _Worker:
                 job = pending.pop(0) if pending else self._jobs.get()
                 if job is _STOP:
                     return
-                with self._holding:
-                    pending.extend(self._run_job(raw, job))
+                _RELEASING.actions = []
+                try:
+                    with self._holding:
+                        pending.extend(self._run_job(raw, job))
+                finally:
+                    actions, _RELEASING.actions = _RELEASING.actions, None
+                    for action in actions:
+                        action()
         finally:
             with self._holding:
                 self._raw = None
@@ -464,12 +492,13 @@ class _Worker:
                     raw.execute(request.end)
                 except sqlite3.Error as exc:
                     raw.execute("ROLLBACK")
-                    request.future.set_exception(_translate(exc))
+                    error = _translate(exc)
+                    _after_release(functools.partial(request.future.set_exception, error))
                 else:
                     if request.end == "COMMIT":
                         self.commits += 1
                         PROCESS_COMMITS.bump()
-                    request.future.set_result(None)
+                    _after_release(functools.partial(request.future.set_result, None))
                 return
             assert request.fn is not None
             try:
@@ -564,7 +593,10 @@ class _LoopReader:
                 if _is_busy(exc):
                     return _BUSY
                 raise _translate(exc) from exc
-            return True, _run_on(self._raw, fn, write=False)
+            try:
+                return True, _run_on(self._raw, fn, write=False)
+            except DatabaseBusy:
+                return _BUSY  # a read changes nothing: a reader thread, which waits, retries it
         finally:
             self._holding.release()
 

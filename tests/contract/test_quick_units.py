@@ -137,3 +137,31 @@ async def test_another_process_holding_the_write_lock_never_blocks_the_loop(
     finally:
         other.close()
         await db.stop()
+
+
+@pytest.mark.parametrize("write", [True, False])
+async def test_quick_work_that_meets_a_busy_lock_midway_is_undone_and_retried_on_a_thread(
+    sqlite_url: str, write: bool
+) -> None:
+    from huarong_core.errors import DatabaseBusy
+
+    db = await open_database(sqlite_url)
+    try:
+        attempts: list[str] = []
+
+        async def unit(conn: Connection) -> str:
+            attempts.append(threading.current_thread().name)
+            if write:
+                await conn.execute(
+                    "INSERT INTO id_counters (community_id, name, value) VALUES (0, 'once', 1)"
+                )
+            if len(attempts) == 1:
+                raise DatabaseBusy(detail="database is locked")  # as SQLite would say
+            return threading.current_thread().name
+
+        run = db.run if write else db.run_read
+        assert await run(unit, quick=True) != threading.current_thread().name
+        assert len(attempts) == 2
+        assert await db.run_read(_count) == (1 if write else 0)  # the first try left nothing
+    finally:
+        await db.stop()
