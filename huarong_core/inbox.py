@@ -218,10 +218,12 @@ class InboxWorker(BackgroundLoop):
     run side by side, up to `concurrency` at once. Why: a chat's answer waits
     on the platform's round trip and pacing, and separate people's commands
     then commit together (the database's group commit) instead of one after
-    another. The batch is marked handled in one transaction at its end; an
-    input handled but not yet marked is handled again after a crash, which
-    its delivery id makes harmless. A failing input stops only its own lane:
-    what follows it in that lane waits for the next pass, in order.
+    another. Handled inputs are marked as they finish, several per statement
+    (`_DoneMarker`); an input handled but not yet marked is handled again
+    after a crash, which its delivery id makes harmless. A failing input stops
+    only its own lane: what follows it in that lane waits for the next pass,
+    in order. While inputs arrive in a burst, handling yields to recording
+    (`_after_burst`).
     """
 
     name = "inbox"
