@@ -8,7 +8,8 @@ updates are not recorded twice, handled ones are not handled twice.
 Webhook: Telegram POSTs each update; the route checks the secret header
 (403 and nothing done otherwise), records the update and answers 200 at
 once; a redelivered `update_id` is already recorded and changes nothing.
-A worker handles recorded updates in order, outside the request.
+A worker handles recorded updates outside the request: each chat's (and
+each person's) in the order they came, separate chats side by side.
 """
 
 from __future__ import annotations
