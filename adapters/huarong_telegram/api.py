@@ -10,6 +10,7 @@ chained).
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,7 @@ from urllib.parse import quote
 
 import aiohttp
 import structlog
+from yarl import URL
 
 from huarong_telegram.types import (
     BotCommand,
@@ -40,6 +42,7 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_BASE_URL: Final = "https://api.telegram.org"
 CONNECT_TIMEOUT: Final = 10.0
+JSON_HEADERS: Final = {"Content-Type": "application/json"}
 """Seconds to open a connection; a timeout here means nothing was sent."""
 
 
@@ -164,6 +167,12 @@ def error_from_answer(method: str, status: int, answer: Mapping[str, Any]) -> Te
     return _BY_CODE.get(error_code, TelegramError)(method, error_code, description)
 
 
+@functools.lru_cache(maxsize=16)
+def _client_timeout(seconds: float) -> aiohttp.ClientTimeout:
+    """The few timeouts in use, made once (a `ClientTimeout` is immutable)."""
+    return aiohttp.ClientTimeout(total=seconds, sock_connect=min(seconds, CONNECT_TIMEOUT))
+
+
 class BotApi:
     """One bot's connection to the Bot API.
 
@@ -187,6 +196,7 @@ class BotApi:
         self._session = session
         self._owns_session = session is None
         self.timeout = timeout
+        self._urls: dict[str, URL] = {}
 
     def __repr__(self) -> str:
         return f"BotApi(base_url={self._base_url!r})"
@@ -220,7 +230,14 @@ class BotApi:
         return text
 
     def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(total=seconds, sock_connect=min(seconds, CONNECT_TIMEOUT))
+        return _client_timeout(seconds)
+
+    def _url(self, method: str) -> URL:
+        """The method's URL, parsed once (aiohttp would parse the text on every call)."""
+        found = self._urls.get(method)
+        if found is None:
+            found = self._urls[method] = URL(f"{self._base_url}/bot{self._token}/{method}")
+        return found
 
     async def call(
         self,
@@ -235,12 +252,14 @@ class BotApi:
         absent optional fields rather than nulls.
         """
         body = {key: value for key, value in (params or {}).items() if value is not None}
-        url = f"{self._base_url}/bot{self._token}/{method}"
         started = time.monotonic()
         failure: TelegramError
         try:
             async with self._client().post(
-                url, json=body, timeout=self._timeout(timeout or self.timeout)
+                self._url(method),
+                data=json.dumps(body, ensure_ascii=False).encode(),
+                headers=JSON_HEADERS,
+                timeout=self._timeout(timeout or self.timeout),
             ) as response:
                 status = response.status
                 raw = await response.read()
