@@ -188,7 +188,7 @@ class Huarong:
         return report
 
 
-SLOT_END = timedelta(seconds=900) - timedelta(microseconds=1)
+_QUARTER_END = timedelta(seconds=900) - timedelta(microseconds=1)
 """The last moment of a UTC quarter hour, from its start."""
 
 
@@ -214,7 +214,7 @@ class CommunityHandle:
         starts = datetime.fromtimestamp(slot * 900, UTC)
         if (
             self.community.local(starts).date() == today
-            and self.community.local(starts + SLOT_END).date() == today
+            and self.community.local(starts + _QUARTER_END).date() == today
         ):
             self._date_slot = (slot, today)
         return today

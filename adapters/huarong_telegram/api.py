@@ -42,8 +42,8 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_BASE_URL: Final = "https://api.telegram.org"
 CONNECT_TIMEOUT: Final = 10.0
-JSON_HEADERS: Final = {"Content-Type": "application/json"}
 """Seconds to open a connection; a timeout here means nothing was sent."""
+JSON_HEADERS: Final = {"Content-Type": "application/json"}
 
 
 class TelegramError(Exception):
@@ -229,9 +229,6 @@ class BotApi:
             text = text.replace(secret, "<token>")
         return text
 
-    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
-        return _client_timeout(seconds)
-
     def _url(self, method: str) -> URL:
         """The method's URL, parsed once (aiohttp would parse the text on every call)."""
         found = self._urls.get(method)
@@ -259,7 +256,7 @@ class BotApi:
                 self._url(method),
                 data=json.dumps(body, ensure_ascii=False).encode(),
                 headers=JSON_HEADERS,
-                timeout=self._timeout(timeout or self.timeout),
+                timeout=_client_timeout(timeout or self.timeout),
             ) as response:
                 status = response.status
                 raw = await response.read()
@@ -489,7 +486,7 @@ class BotApi:
         url = f"{self._base_url}/file/bot{self._token}/{file_path.lstrip('/')}"
         failure: TelegramError
         try:
-            async with self._client().get(url, timeout=self._timeout(self.timeout)) as response:
+            async with self._client().get(url, timeout=_client_timeout(self.timeout)) as response:
                 if response.status != 200:
                     raw = await response.content.read(64 * 1024)
                     failure = self._download_failure(method, response.status, raw)

@@ -41,10 +41,12 @@ CONCURRENT_LANES = 8
 
 
 def _update_id(update: Any) -> int | None:
-    if not isinstance(update, dict):
-        return None
-    value = update.get("update_id")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return _whole(update.get("update_id")) if isinstance(update, dict) else None
+
+
+def _whole(value: Any) -> int | None:
+    """A JSON whole number (not a boolean, which Python counts as one)."""
+    return value if type(value) is int else None
 
 
 def update_lanes(update: Mapping[str, Any]) -> tuple[Hashable, ...]:
@@ -70,10 +72,7 @@ def update_lanes(update: Mapping[str, Any]) -> tuple[Hashable, ...]:
 
 def _object_id(value: Any) -> int | None:
     """`value["id"]` when `value` is an object with a whole-number id."""
-    if not isinstance(value, dict):
-        return None
-    found = value.get("id")
-    return found if type(found) is int else None
+    return _whole(value.get("id")) if isinstance(value, dict) else None
 
 
 class Poller(BackgroundLoop):

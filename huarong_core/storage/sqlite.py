@@ -268,12 +268,6 @@ _BUSY: tuple[bool, Any] = (False, None)
 """`run_inline`'s answer when the connection is held: hand the work to a thread."""
 
 
-def _is_busy(exc: sqlite3.Error) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and (
-        "locked" in str(exc) or "busy" in str(exc)
-    )
-
-
 def _run_on(raw: sqlite3.Connection, fn: Callable[[Connection], Awaitable[T]], write: bool) -> T:
     """One transaction on this thread, begun by the caller; ended here."""
     try:
@@ -290,6 +284,25 @@ def _run_on(raw: sqlite3.Connection, fn: Callable[[Connection], Awaitable[T]], w
         raw.execute("ROLLBACK")
         raise _translate(exc) from exc
     return result
+
+
+def _attempt(
+    raw: sqlite3.Connection, fn: Callable[[Connection], Awaitable[T]], write: bool
+) -> tuple[bool, Any]:
+    """One transaction on this thread, without waiting for a lock: `(True, result)`,
+    or `_BUSY` when a lock was held at the start or midway (then nothing stands,
+    and it only touched the database: a thread that may wait runs it again)."""
+    try:
+        raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    except sqlite3.Error as exc:
+        error = _translate(exc)
+        if isinstance(error, DatabaseBusy):
+            return _BUSY
+        raise error from exc
+    try:
+        return True, _run_on(raw, fn, write)
+    except DatabaseBusy:
+        return _BUSY
 
 
 class _Worker:
@@ -335,22 +348,17 @@ class _Worker:
             if self._busy_ms != 0:
                 raw.execute("PRAGMA busy_timeout = 0")  # never wait on the caller's thread
                 self._busy_ms = 0
-            try:
-                raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            except sqlite3.Error as exc:
-                if _is_busy(exc):
-                    return _BUSY
-                raise _translate(exc) from exc
-            try:
-                result = _run_on(raw, fn, write)
-            except DatabaseBusy:
-                return _BUSY  # undone, and it only touched the database: a thread retries it
-            if write:
-                self.commits += 1
-                PROCESS_COMMITS.bump()
-            return True, result
+            ran, result = _attempt(raw, fn, write)
+            if ran and write:
+                self._committed()
+            return ran, result
         finally:
             self._holding.release()
+
+    def _committed(self) -> None:
+        """Count a commit, before anyone hears of it (`commit_generation`)."""
+        self.commits += 1
+        PROCESS_COMMITS.bump()
 
     # everything below runs on the worker thread
 
@@ -456,8 +464,7 @@ class _Worker:
             for unit, _, _ in outcomes:
                 unit.future.set_exception(error)
             return
-        self.commits += 1
-        PROCESS_COMMITS.bump()
+        self._committed()
         for unit, result, failure in outcomes:
             if failure is None:
                 unit.future.set_result(result)
@@ -496,8 +503,7 @@ class _Worker:
                     _after_release(functools.partial(request.future.set_exception, error))
                 else:
                     if request.end == "COMMIT":
-                        self.commits += 1
-                        PROCESS_COMMITS.bump()
+                        self._committed()
                     _after_release(functools.partial(request.future.set_result, None))
                 return
             assert request.fn is not None
@@ -587,16 +593,7 @@ class _LoopReader:
         if not self._holding.acquire(blocking=False):
             return _BUSY
         try:
-            try:
-                self._raw.execute("BEGIN")
-            except sqlite3.Error as exc:
-                if _is_busy(exc):
-                    return _BUSY
-                raise _translate(exc) from exc
-            try:
-                return True, _run_on(self._raw, fn, write=False)
-            except DatabaseBusy:
-                return _BUSY  # a read changes nothing: a reader thread, which waits, retries it
+            return _attempt(self._raw, fn, write=False)
         finally:
             self._holding.release()
 

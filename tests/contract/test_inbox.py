@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Hashable, Mapping
 from typing import Any
 
+import pytest
+
+import huarong_core.inbox
+from huarong_core.app import CommunityHandle
 from huarong_core.inbox import MAX_ATTEMPTS, AdapterState, Inbox, InboxWorker
 from huarong_core.testing import open_test_community
 
@@ -65,7 +70,6 @@ async def test_adapter_state_keeps_the_last_value_per_adapter(database_url: str)
 
 
 async def test_an_adapter_marks_an_account_unreachable_and_back(database_url: str) -> None:
-    import pytest
 
     from huarong_core.commands import ListAuditEntries, RegisterChatMember, SetAccountReachable
     from huarong_core.domain.audit import Actor
@@ -194,7 +198,6 @@ async def test_without_lanes_inputs_are_handled_one_at_a_time_in_order(
 
 
 async def test_concurrency_below_one_is_refused(database_url: str) -> None:
-    import pytest
 
     async def handle_input(payload: Mapping[str, Any]) -> None:
         raise AssertionError("never called")
@@ -204,24 +207,27 @@ async def test_concurrency_below_one_is_refused(database_url: str) -> None:
             InboxWorker(Inbox(handle, "x"), handle_input, lanes=_chat_lanes, concurrency=0)
 
 
+async def _recording_worker(
+    handle: CommunityHandle, inputs: int
+) -> tuple[Inbox, InboxWorker, list[Any]]:
+    """`inputs` recorded, one chat each, and a worker that notes what it handles."""
+    inbox = Inbox(handle, "telegram")
+    for n in range(inputs):
+        await inbox.put(str(n), {"chat": n})
+    handled: list[Any] = []
+
+    async def handle_input(payload: Mapping[str, Any]) -> None:
+        handled.append(payload)
+
+    return inbox, InboxWorker(inbox, handle_input, lanes=_chat_lanes, concurrency=8), handled
+
+
 async def test_a_burst_of_arrivals_is_recorded_before_much_is_handled(
-    database_url: str, monkeypatch: Any
+    database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import math
-
-    import huarong_core.inbox
-
     monkeypatch.setattr(huarong_core.inbox, "BURST_TURN", 10.0)
     async with open_test_community(database_url) as (_, handle):
-        inbox = Inbox(handle, "telegram")
-        for n in range(12):
-            await inbox.put(str(n), {"chat": n})
-        handled: list[Any] = []
-
-        async def handle_input(payload: Mapping[str, Any]) -> None:
-            handled.append(payload)
-
-        worker = InboxWorker(inbox, handle_input, lanes=_chat_lanes, concurrency=8)
+        inbox, worker, handled = await _recording_worker(handle, 12)
         inbox.last_put = math.inf  # arrivals keep coming, as far as the worker can tell
         draining = asyncio.ensure_future(worker.drain())
         await asyncio.sleep(0.1)
@@ -232,24 +238,12 @@ async def test_a_burst_of_arrivals_is_recorded_before_much_is_handled(
 
 
 async def test_a_flood_that_lasts_is_handled_at_full_speed_after_a_while(
-    database_url: str, monkeypatch: Any
+    database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import math
-
-    import huarong_core.inbox
-
     monkeypatch.setattr(huarong_core.inbox, "BURST_TURN", 10.0)
     monkeypatch.setattr(huarong_core.inbox, "BURST_PRIORITY", 0.05)
     async with open_test_community(database_url) as (_, handle):
-        inbox = Inbox(handle, "telegram")
-        for n in range(40):
-            await inbox.put(str(n), {"chat": n})
-        handled: list[Any] = []
-
-        async def handle_input(payload: Mapping[str, Any]) -> None:
-            handled.append(payload)
-
-        worker = InboxWorker(inbox, handle_input, lanes=_chat_lanes, concurrency=8)
+        inbox, worker, handled = await _recording_worker(handle, 40)
         inbox.last_put = math.inf  # a flood that never pauses
         # One input per 10 s would take minutes; after 0.05 s of it, full speed.
         assert await asyncio.wait_for(worker.drain(), 10) == 40

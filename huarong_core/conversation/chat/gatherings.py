@@ -82,9 +82,10 @@ _FULL_WIDTH = str.maketrans("０１２３４５６７８９＃", "0123456789#")
 async def find_gathering(turn: Turn, word: str) -> Gathering:
     """`#12`/`12` by id, else a salon key/name (its next session), an event key, or
     a unique part of a title among the gatherings not over yet."""
+    typed = _typed_id(word)
+    if typed is not None:
+        return (await turn.run(GetGathering(typed))).gathering
     ref = word.strip().translate(_FULL_WIDTH)
-    if _ID.match(ref):
-        return (await turn.run(GetGathering(int(ref.lstrip("#"))))).gathering
     now = turn.handle.now()
     upcoming = await turn.run(ListGatherings(starts=now, limit=500))
     try:
@@ -132,10 +133,14 @@ async def find_gathering_id(turn: Turn, word: str) -> int:
     """The id a gathering argument names: read from the word itself when it is a
     number, so a command that reads the gathering anyway (a check-in, and says
     when there is none) is not preceded by a second read of it."""
+    typed = _typed_id(word)
+    return typed if typed is not None else (await find_gathering(turn, word)).id
+
+
+def _typed_id(word: str) -> int | None:
+    """`#12`, `12` or their full-width forms as an id; None for anything else."""
     ref = word.strip().translate(_FULL_WIDTH)
-    if _ID.match(ref):
-        return int(ref.lstrip("#"))
-    return (await find_gathering(turn, word)).id
+    return int(ref.lstrip("#")) if _ID.match(ref) else None
 
 
 GATHERING_ID = Ref(ARG, "gathering_id", find_gathering_id)
