@@ -14,7 +14,12 @@ by this process, which also plays Telegram's Bot API:
 - **aiogram 3**: `SimpleRequestHandler` (its default: answer 200, handle in
   the background); the `/checkin` handler does one aiosqlite transaction
   (a ledger line unique per source, then the balance upsert) and answers
-  through the bot's session.
+  through the bot's session;
+- **hand-written**: the aiogram row's work without a framework: the webhook
+  answers 200 and handles the update in a task, `sqlite3` called from the
+  task for the award, one `sendMessage` through an aiohttp session. A
+  reference for what the work costs at the least, not a goal (it records
+  nothing before the 200 and neither paces nor retries).
 
 Each row (1 and 32 keep-alive connections) gets a fresh server process and
 database. Every update is a different member checking in once, so every
@@ -39,11 +44,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hmac
 import importlib
 import importlib.util
 import json
 import logging
 import secrets
+import sqlite3
 import sys
 import tempfile
 import time
@@ -53,6 +60,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import aiosqlite
 import structlog
 from aiohttp import web
@@ -313,7 +321,103 @@ async def serve_aiogram(args: argparse.Namespace) -> None:
         await db.close()
 
 
-SERVERS = {"bare": serve_bare, "huarong": serve_huarong, "aiogram": serve_aiogram}
+async def serve_handwritten(args: argparse.Namespace) -> None:
+    """The aiogram row's work written by hand for speed: the webhook checks the secret,
+    answers 200 and handles the update in a task; the award is `sqlite3` called
+    straight from the task (one transaction, no thread hop); the reply is one
+    `sendMessage` through an aiohttp session. A floor for the same work, not a
+    product: nothing is recorded before the 200, so an update in flight when the
+    process stops is lost, and there is no pacing, retry or redelivery check."""
+    db = sqlite3.connect(Path(args.folder) / "hand.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.executescript(AIOGRAM_SCHEMA)
+    session = aiohttp.ClientSession()
+    send_url = f"{args.api}/bot{TOKEN}/sendMessage"
+    secret = secrets.token_urlsafe(32)
+    handling: set[asyncio.Task[None]] = set()
+
+    def award(user: int) -> bool:
+        now = datetime.now(UTC).isoformat()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = db.execute(
+                "INSERT INTO ledger (member_id, delta, rule_key, source_id, created_at)"
+                " VALUES (?, ?, 'checkin', ?, ?) ON CONFLICT DO NOTHING",
+                (user, POINTS, f"checkin:{AIOGRAM_GATHERING}:{user}", now),
+            )
+            awarded = cursor.rowcount == 1
+            if awarded:
+                db.execute(
+                    "INSERT INTO balances (member_id, balance, updated_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (member_id) DO UPDATE SET"
+                    " balance = balance + excluded.balance, updated_at = excluded.updated_at",
+                    (user, POINTS, now),
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return awarded
+
+    async def handle(update: dict[str, Any]) -> None:
+        message = update.get("message")
+        if not isinstance(message, dict) or "from" not in message:
+            return
+        parts = str(message.get("text", "")).split()
+        if parts[:1] != ["/checkin"]:
+            return
+        if len(parts) != 3 or parts[1] != str(AIOGRAM_GATHERING) or parts[2] != AIOGRAM_CODE:
+            text = "⚠️ That code is not right."
+        else:
+            text = "✅ You're checked in to <b>Tea tasting</b>. Welcome!"
+            if award(int(message["from"]["id"])):
+                text = f"{text}\n{REPLY_MARKER}"
+        reply = {"chat_id": message["chat"]["id"], "text": text, "parse_mode": "HTML"}
+        async with session.post(send_url, json=reply) as answer:
+            if not (await answer.json()).get("ok"):
+                raise RuntimeError(f"sendMessage failed: {answer.status}")
+
+    async def receive(request: web.Request) -> web.Response:
+        if not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret):
+            return web.Response(status=403)
+        task = asyncio.ensure_future(handle(json.loads(await request.read())))
+        handling.add(task)
+        task.add_done_callback(handling.discard)
+        return web.Response()
+
+    app = web.Application(client_max_size=1024 * 1024)
+    app.router.add_post(HOOK_PATH, receive)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    hook = {"url": f"http://127.0.0.1:{port}{HOOK_PATH}", "secret_token": secret}
+    async with session.post(f"{args.api}/bot{TOKEN}/setWebhook", json=hook) as answer:
+        answer.raise_for_status()
+
+    def count_awards() -> int:
+        row = db.execute("SELECT count(*) FROM ledger").fetchone()
+        return int(row[0])
+
+    async def count() -> dict[str, Any]:
+        return {"awards": count_awards()}
+
+    say({"port": port, "gathering": AIOGRAM_GATHERING, "code": AIOGRAM_CODE})
+    try:
+        await control_loop({"count": count})
+    finally:
+        await runner.cleanup()
+        await session.close()
+        db.close()
+
+
+SERVERS = {
+    "bare": serve_bare,
+    "huarong": serve_huarong,
+    "aiogram": serve_aiogram,
+    "hand": serve_handwritten,
+}
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -519,6 +623,7 @@ LABELS = {
     "bare": "bare aiohttp (parse JSON, 200)",
     "huarong": "Huarong webhook (inbox, CheckIn, reply)",
     "aiogram": "aiogram 3 + aiosqlite (1 tx, reply)",
+    "hand": "hand-written aiohttp + sqlite3 (floor)",
 }
 
 
@@ -615,6 +720,13 @@ def verdict(rows: Sequence[Row]) -> None:
                 f"goal: Huarong >= 2x aiogram's updates/s, {connections} connection(s):"
                 f" {ratio:.2f}x, {met}"
             )
+        hand = by.get((LABELS["hand"], connections))
+        if hand is not None and aiogram is not None:
+            print(
+                f"  reference: the same work written by hand, {connections} connection(s):"
+                f" {hand.rate / aiogram.rate:.2f}x aiogram; Huarong is"
+                f" {(huarong.rate / hand.rate if huarong else 0):.2f}x the hand-written"
+            )
     wide = CONCURRENCY[-1]
     huarong = by.get((LABELS["huarong"], wide))
     bare = by.get((LABELS["bare"], wide))
@@ -649,7 +761,7 @@ async def drive(args: argparse.Namespace) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="huarong-bench-telegram-") as name:
             folder = Path(name)
-            kinds = ["huarong"] if args.profile else ["bare", "huarong", "aiogram"]
+            kinds = ["huarong"] if args.profile else ["bare", "huarong", "aiogram", "hand"]
             if args.skip_aiogram and "aiogram" in kinds:
                 kinds.remove("aiogram")
             profile_to: Path | None = None

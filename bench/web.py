@@ -11,6 +11,10 @@ process of its own (so the server's CPU time is its own):
   board) of `huarong_web.make_app`, signed in with a session cookie (one
   session per connection), and again with an API bearer token (`read`
   scope);
+- **POST RSVP, hand-written**: the same RSVP written by hand for speed
+  (sessions in a dict, `sqlite3` called from the handler, the member,
+  gathering, upsert and event in one transaction): what the write row's
+  work costs without a library, printed as a reference, not a goal;
 - **POST RSVP**: the `RespondToGathering` route with a session cookie and its
   `X-CSRF-Token`: each connection has members of its own, and each member
   answers going and not going in turn, so every request changes an RSVP
@@ -33,17 +37,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hmac
 import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +140,113 @@ async def serve_bare(args: argparse.Namespace) -> None:
         await control_loop()
     finally:
         await runner.cleanup()
+
+
+HAND_SCHEMA = """
+CREATE TABLE members (id INTEGER PRIMARY KEY, name TEXT NOT NULL, active INTEGER NOT NULL);
+CREATE TABLE gatherings (
+    id INTEGER PRIMARY KEY, title TEXT NOT NULL, starts_at TEXT NOT NULL, capacity INTEGER
+);
+CREATE TABLE rsvps (
+    gathering_id INTEGER NOT NULL REFERENCES gatherings (id),
+    member_id INTEGER NOT NULL REFERENCES members (id),
+    answer TEXT NOT NULL,
+    status TEXT NOT NULL,
+    responded_at TEXT NOT NULL,
+    PRIMARY KEY (gathering_id, member_id)
+);
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, payload TEXT NOT NULL, created_at TEXT NOT NULL
+);
+"""
+HAND_GATHERING = 1
+HAND_PATH = f"/gatherings/{HAND_GATHERING}/rsvp"
+HAND_LABEL = "POST RSVP, hand-written (floor)"
+
+
+async def serve_handwritten(args: argparse.Namespace) -> None:
+    """The RSVP as a developer would write it by hand for speed: sessions in a dict,
+    `sqlite3` called straight from the handler (no thread hop), the same checks and
+    writes as the library's unit (member active, gathering exists, the RSVP upserted,
+    an event recorded) in one committed transaction. A floor for the write row, not
+    a product: no roles, waitlist, rate limit, idempotency or problem documents."""
+    db = sqlite3.connect(Path(args.folder) / "hand.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.executescript(HAND_SCHEMA)
+    voters = max(args.connections, args.writers)
+    db.executemany(
+        "INSERT INTO members (id, name, active) VALUES (?, ?, 1)",
+        [(i, f"Member {i}") for i in range(1, voters + 1)],
+    )
+    db.execute(
+        "INSERT INTO gatherings (id, title, starts_at, capacity) VALUES (?, 'Salon', ?, NULL)",
+        (HAND_GATHERING, "2030-01-01T19:00:00Z"),
+    )
+    sessions = {
+        secrets.token_urlsafe(32): (member, secrets.token_urlsafe(32))
+        for member in range(1, voters + 1)
+    }
+
+    def respond(member: int, gathering: int, answer: str) -> dict[str, Any] | None:
+        now = datetime.now(UTC).isoformat()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("SELECT active FROM members WHERE id = ?", (member,)).fetchone() != (1,):
+                db.execute("ROLLBACK")
+                return None
+            found = db.execute("SELECT capacity FROM gatherings WHERE id = ?", (gathering,))
+            if found.fetchone() is None:
+                db.execute("ROLLBACK")
+                return None
+            db.execute(
+                "INSERT INTO rsvps (gathering_id, member_id, answer, status, responded_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (gathering_id, member_id) DO UPDATE SET"
+                " answer = excluded.answer, status = excluded.status,"
+                " responded_at = excluded.responded_at",
+                (gathering, member, answer, answer, now),
+            )
+            rsvp = {"gathering_id": gathering, "member_id": member, "status": answer}
+            db.execute(
+                "INSERT INTO outbox (kind, payload, created_at) VALUES ('gathering.rsvp', ?, ?)",
+                (json.dumps(rsvp), now),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return {**rsvp, "answer": answer, "responded_at": now}
+
+    async def rsvp(request: web.Request) -> web.Response:
+        session = sessions.get(request.cookies.get(SESSION_COOKIE, ""))
+        if session is None:
+            return web.json_response({"title": "sign in"}, status=401)
+        member, csrf = session
+        if not hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), csrf):
+            return web.json_response({"title": "CSRF"}, status=403)
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"title": "not JSON"}, status=400)
+        if not isinstance(body, dict) or set(body) != {"answer"} or body["answer"] not in ANSWERS:
+            return web.json_response({"title": "answer"}, status=422)
+        answer = respond(member, int(request.match_info["gathering"]), body["answer"])
+        if answer is None:
+            return web.json_response({"title": "not found"}, status=404)
+        return web.json_response(answer)
+
+    app = web.Application(client_max_size=64 * 1024)
+    app.router.add_post("/gatherings/{gathering}/rsvp", rsvp)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    say({"port": port, "rsvp": HAND_PATH, "sessions": [(t, c) for t, (_, c) in sessions.items()]})
+    try:
+        await control_loop()
+    finally:
+        await runner.cleanup()
+        db.close()
 
 
 async def add_members(handle: CommunityHandle, count: int) -> None:
@@ -299,7 +414,7 @@ def core_floor(
     return measure
 
 
-SERVERS = {"bare": serve_bare, "huarong": serve_huarong}
+SERVERS = {"bare": serve_bare, "hand": serve_handwritten, "huarong": serve_huarong}
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -681,6 +796,17 @@ async def drive(args: argparse.Namespace) -> None:
                         bare, "bare aiohttp (small JSON)", "-", reads(bare.port, BARE_PATH, headers)
                     )
                 )
+                hand = await start("hand", folder / "hand", args)
+                servers.append((hand, "sqlite3"))
+                sessions = [(str(t), str(c)) for t, c in hand.ready["sessions"]]
+                plans.append(
+                    Plan(
+                        hand,
+                        HAND_LABEL,
+                        "sqlite3",
+                        rsvps(hand.port, HAND_PATH, sessions[: args.writers], args.connections),
+                    )
+                )
             extra = ["--profile-to", str(profile_to)] if args.profile else []
             server, more = await huarong_plans(folder / "sqlite", "SQLite", args, extra)
             servers.append((server, "SQLite"))
@@ -786,8 +912,15 @@ def verdict(rows: Sequence[Row]) -> None:
     if bare is None:
         return
     print()
+    hand = next((r for r in rows if r.label == HAND_LABEL), None)
     for row in rows:
         if row.database == "-":
+            continue
+        if row is hand:
+            print(
+                f"reference: the same RSVP written by hand reaches {row.rate / bare.rate:.1%} of"
+                f" the bare handler's requests/s ({row.cpu_us:,.0f} µs of CPU per request)"
+            )
             continue
         goal = WRITE_GOAL if row.label.startswith("POST") else READ_GOAL
         ratio = row.rate / bare.rate
@@ -799,6 +932,8 @@ def verdict(rows: Sequence[Row]) -> None:
             f" requests/s: {row.rate:,.0f} / {bare.rate:,.0f} = {ratio:.1%}, {met}"
             f" (by CPU per request: {bare.cpu_us / row.cpu_us:.1%}{spread})"
         )
+        if hand is not None and row.label.startswith("POST"):
+            print(f"  ... and {row.rate / hand.rate:.1%} of the hand-written RSVP's requests/s")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
