@@ -27,6 +27,7 @@ from huarong_core.storage.migrations import (
     m0012_notifications,
     m0013_access,
     m0014_lookups,
+    m0015_member_lookups,
 )
 
 
@@ -52,6 +53,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "notifications", m0012_notifications.upgrade),
     Migration(13, "access", m0013_access.upgrade),
     Migration(14, "lookups", m0014_lookups.upgrade),
+    Migration(15, "member_lookups", m0015_member_lookups.upgrade),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -126,7 +126,9 @@ class AidRepository:
         if about is not None:
             args.append(about)
             where.append(f"c.member_id = ${len(args)}")
-        sql_from = f"FROM aid_cases c, aid_case_staff s WHERE {' AND '.join(where)}"
+        # CROSS JOIN: SQLite then reads this staff member's cases first, not every
+        # case of the community (PostgreSQL plans either way).
+        sql_from = f"FROM aid_case_staff s CROSS JOIN aid_cases c WHERE {' AND '.join(where)}"
         total = int(await self._conn.fetchval(f"SELECT COUNT(*) AS n {sql_from}", *args))
         rows = await self._conn.fetch(
             f"SELECT c.* {sql_from} ORDER BY c.id DESC"

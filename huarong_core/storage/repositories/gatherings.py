@@ -522,10 +522,12 @@ class GatheringRepository:
                 member_id,
             )
         else:
+            # CROSS JOIN: SQLite then reads the member's RSVPs first, not every
+            # gathering of the community in time order (PostgreSQL plans either way).
             rows = await self._conn.fetch(
-                "SELECT r.* FROM rsvps r JOIN gatherings g ON g.community_id = r.community_id"
-                " AND g.id = r.gathering_id WHERE r.community_id = $1 AND r.member_id = $2"
-                " AND g.ends_at > $3 ORDER BY g.starts_at",
+                "SELECT r.* FROM rsvps r CROSS JOIN gatherings g WHERE r.community_id = $1"
+                " AND r.member_id = $2 AND g.community_id = r.community_id"
+                " AND g.id = r.gathering_id AND g.ends_at > $3 ORDER BY g.starts_at",
                 self._cid,
                 member_id,
                 since,

@@ -354,11 +354,13 @@ class VolunteeringRepository:
         self, member_id: int, *, ending_after: datetime | None = None
     ) -> list[tuple[Shift, ShiftSignup]]:
         """A member's current sign-ups (not withdrawn), with their shifts, soonest first."""
+        # CROSS JOIN: SQLite then reads the member's sign-ups first, not every shift
+        # of the community in time order (PostgreSQL plans either way).
         sql = (
             "SELECT s.*, h.task_id, h.starts_at, h.ends_at, h.slots, h.taken, h.status AS"
-            " shift_status, h.id AS id FROM volunteer_signups s JOIN volunteer_shifts h"
-            " ON h.community_id = s.community_id AND h.id = s.shift_id"
+            " shift_status, h.id AS id FROM volunteer_signups s CROSS JOIN volunteer_shifts h"
             " WHERE s.community_id = $1 AND s.member_id = $2 AND s.status = 'signed_up'"
+            " AND h.community_id = s.community_id AND h.id = s.shift_id"
         )
         args: list[Any] = [self._cid, member_id]
         if ending_after is not None:
