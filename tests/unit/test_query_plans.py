@@ -21,8 +21,10 @@ from typing import Any, TypeVar
 
 from huarong_core import Actor, Huarong
 from huarong_core.commands import (
+    CalendarFeed,
     FindMemberByIdentity,
     GetBook,
+    GetCalendar,
     GetClub,
     GetGathering,
     GetMember,
@@ -38,11 +40,16 @@ from huarong_core.commands import (
     ListMemberShifts,
     ListMyRequests,
     ListRedemptions,
+    ListReflections,
+    ListRequestQueue,
     ListRsvps,
     ListStationSubscriptions,
+    RespondToGathering,
     SearchBooks,
 )
 from huarong_core.demo import all_members, seed_demo
+from huarong_core.domain.gatherings import Answer
+from huarong_core.domain.services import RequestState
 from huarong_core.errors import HuarongError
 from huarong_core.storage import Connection, Row, parse_database_url
 from huarong_core.storage.sqlite import SqliteDatabase
@@ -53,9 +60,11 @@ T = TypeVar("T")
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "huarong"
 SYSTEM = Actor.system("plans")
 FIXED = re.compile(
-    r"\b(?:\w+\.)?(member_id|gathering_id|book_id|club_key|shift_id|case_id)\s*=\s*\$\d+"
+    r"\b(?:\w+\.)?(member_id|gathering_id|book_id|club_key|shift_id|case_id|state)\s*=\s*\$\d+"
+    r"|\bid IN \(\$"
 )
-"""A statement about one member, gathering, ...: what it reads should be that one's rows."""
+"""A statement about one member, gathering, ..., one state of requests, or rows by id:
+what it reads should be those rows."""
 WHOLE_COMMUNITY = re.compile(r"\(community_id=\?\)$")
 SCAN = re.compile(r"^SCAN (\w+)")
 MERGING = re.compile(
@@ -131,7 +140,13 @@ async def _member_centric_reads(huarong: Huarong) -> None:
     members = [m for m in await all_members(handle, SYSTEM) if m.is_active][:4]
     gatherings = await handle.execute(ListGatherings(), actor=SYSTEM)
     books = await handle.execute(SearchBooks(), actor=SYSTEM)
-    queries: list[Any] = []
+    first = members[0]
+    for gathering in gatherings[:5]:  # several, so a member's agenda is read by ids
+        with contextlib.suppress(HuarongError):
+            await handle.execute(
+                RespondToGathering(gathering.id, Answer.GOING, member_id=first.id), actor=SYSTEM
+            )
+    queries: list[Any] = [GetCalendar(CalendarFeed.MEMBER, str(first.id))]
     for member in members:
         profile = await handle.execute(GetMember(member.id), actor=SYSTEM)
         queries += [
@@ -148,11 +163,15 @@ async def _member_centric_reads(huarong: Huarong) -> None:
             ListMyRequests(member_id=member.id),
             ListMemberShifts(member_id=member.id, upcoming_only=False),
             GetVolunteerHours(date(2026, 1, 1), date(2026, 12, 31), member_id=member.id),
+            ListReflections(member_id=member.id),
         ]
     for membership in await handle.execute(ListMemberClubs(member_id=members[0].id), actor=SYSTEM):
         queries += [GetClub(membership.club_key), ListClubMembers(membership.club_key)]
     queries += [q for g in gatherings[:6] for q in (GetGathering(g.id), ListRsvps(g.id))]
-    queries += [GetBook(b.book.id) for b in books.items[:4]]
+    queries += [
+        q for b in books.items[:4] for q in (GetBook(b.book.id), ListReflections(b.book.id))
+    ]
+    queries += [ListRequestQueue(state=state) for state in RequestState]
     for query in queries:
         # A refusal still ran its lookups, which is all this test reads.
         with contextlib.suppress(HuarongError):

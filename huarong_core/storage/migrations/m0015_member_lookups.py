@@ -16,7 +16,17 @@ say (PostgreSQL, which keeps statistics, uses them the same way):
   cases (as staff) of one member;
 - honours of one member (newest first);
 - redemptions of one member (newest first);
-- the chats bound to one club, and the copies of one book by code.
+- the chats bound to one club, and the copies of one book by code;
+- reflections on one book or by one member, and service requests in one
+  state (the queue across stations), in id order.
+
+A member's upcoming gatherings and shifts are read from the member's RSVPs and
+sign-ups first (`CROSS JOIN`), and gatherings asked for by id are fetched by
+id and ordered afterwards. Gatherings in a window are still found by start
+time; `gatherings_by_time` now carries the end too, so the gatherings that
+ended before the window are passed over in the index without reading their
+rows (about 2.4 times faster at 20,000 past gatherings, but still a walk
+over them).
 
 Each replaces a shorter index it begins with, where there was one.
 """
@@ -42,6 +52,11 @@ CREATE INDEX club_chats_by_club ON club_chats (community_id, club_key, platform,
 CREATE INDEX book_copies_in_order ON book_copies (community_id, book_id, code);
 DROP INDEX aid_case_staff_by_member;
 CREATE INDEX aid_case_staff_by_member ON aid_case_staff (community_id, member_id, case_id);
+CREATE INDEX reflections_by_book ON reflections (community_id, book_id, id);
+CREATE INDEX reflections_by_member ON reflections (community_id, member_id, id);
+CREATE INDEX service_requests_by_state ON service_requests (community_id, state, id);
+DROP INDEX gatherings_by_time;
+CREATE INDEX gatherings_by_time ON gatherings (community_id, starts_at, ends_at);
 DROP INDEX rsvps_by_member;
 CREATE INDEX rsvps_by_member ON rsvps (community_id, member_id, gathering_id);
 """)

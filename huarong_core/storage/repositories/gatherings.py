@@ -308,6 +308,22 @@ class GatheringRepository:
         limit: int = 200,
     ) -> list[Gathering]:
         """Gatherings overlapping [starts, ends), in start order."""
+        if ids is not None:
+            # Found by id and filtered here: with the window in SQL, SQLite's planner
+            # would read every gathering of the community in time order instead.
+            found = [
+                g
+                for g in await self._by_ids(ids)
+                if (starts is None or g.ends_at > starts)
+                and (ends is None or g.starts_at < ends)
+                and (kind is None or g.kind is kind)
+                and (salon_key is None or g.salon_key == salon_key)
+                and (club_key is None or g.club_key == club_key)
+                and (venue_key is None or g.venue_key == venue_key)
+                and (include_cancelled or g.status is not GatheringStatus.CANCELLED)
+            ]
+            found.sort(key=lambda g: (g.starts_at, g.id))
+            return found[:limit]
         where = ["community_id = $1"]
         args: list[Any] = [self._cid]
 
@@ -329,19 +345,22 @@ class GatheringRepository:
             add("venue_key = ?", venue_key)
         if not include_cancelled:
             add("status <> ?", GatheringStatus.CANCELLED.value)
-        if ids is not None:
-            if not ids:
-                return []
-            marks = []
-            for value in ids:
-                args.append(value)
-                marks.append(f"${len(args)}")
-            where.append(f"id IN ({', '.join(marks)})")
         args.append(limit)
         rows = await self._conn.fetch(
             f"SELECT * FROM gatherings WHERE {' AND '.join(where)}"
             f" ORDER BY starts_at, id LIMIT ${len(args)}",
             *args,
+        )
+        return [_decoded(r) for r in rows]
+
+    async def _by_ids(self, ids: Sequence[int]) -> list[Gathering]:
+        if not ids:
+            return []
+        marks = ", ".join(f"${n}" for n in range(2, 2 + len(ids)))
+        rows = await self._conn.fetch(
+            f"SELECT * FROM gatherings WHERE community_id = $1 AND id IN ({marks})",
+            self._cid,
+            *ids,
         )
         return [_decoded(r) for r in rows]
 
