@@ -146,8 +146,8 @@ class ApiRoute:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def command_handler(route: ApiRoute, handle: CommunityHandle) -> Handler:
-    """The aiohttp handler serving `route`."""
+def command_handler(route: ApiRoute, handle: CommunityHandle, max_body_bytes: int) -> Handler:
+    """The aiohttp handler serving `route` (request bodies up to `max_body_bytes`)."""
     route.check()
     # What every request of this route needs, worked out once.
     hints = type_hints(route.command)
@@ -219,7 +219,7 @@ def command_handler(route: ApiRoute, handle: CommunityHandle) -> Handler:
                     raise from_decode_error(exc, where="query") from exc
             body = b""
         else:
-            body, raw = await read_json(request)
+            body, raw = await read_json(request, max_body_bytes)
         command = built_command(ready) if in_query else None
         if command is None:
             try:
@@ -309,22 +309,21 @@ def _export_for(route: ApiRoute, wanted: str | None) -> Export | None:
     return export
 
 
-async def read_json(request: web.Request) -> tuple[bytes, dict[str, Any]]:
-    """The body (limited by the app's `max_body_bytes`) as a JSON object; an empty
-    body is an empty object."""
-    from huarong_web.keys import SETTINGS
+async def read_json(request: web.Request, limit: int | None = None) -> tuple[bytes, dict[str, Any]]:
+    """The body (at most `limit` bytes, by default the app's `max_body_bytes`) as a JSON
+    object; an empty body is an empty object."""
+    if limit is None:
+        from huarong_web.keys import SETTINGS
 
-    limit = request.config_dict[SETTINGS].max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise WebProblem(413, "too_large", {"limit": limit})
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
+        limit = request.config_dict[SETTINGS].max_body_bytes
+    length = request.content_length
+    if length is not None:
+        if length > limit:
             raise WebProblem(413, "too_large", {"limit": limit})
-        chunks.append(chunk)
-    body = b"".join(chunks)
+        # Its length known and allowed: read at once (aiohttp stops at the length).
+        body = await request.content.readexactly(length) if length else b""
+    else:
+        body = await _read_limited(request, limit)
     if not body.strip():
         return body, {}
     if request.content_type not in ("application/json", "application/merge-patch+json"):
@@ -338,6 +337,18 @@ async def read_json(request: web.Request) -> tuple[bytes, dict[str, Any]]:
             422, "invalid_request", fields=(("", "wrong_type", {"expected": "object"}),)
         )
     return body, parsed
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes:
+    """A body of unknown length (chunked), refused as soon as it passes `limit`."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise WebProblem(413, "too_large", {"limit": limit})
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def idempotency(

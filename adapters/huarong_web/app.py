@@ -94,7 +94,7 @@ def make_app(
         app.router.add_route(
             route.method,
             API_PREFIX + route.path,
-            command_handler(route, handle),
+            command_handler(route, handle, settings.max_body_bytes),
             name=route.operation_id,
         )
     plain = [*plain_routes(settings), *extra]

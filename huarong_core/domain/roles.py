@@ -127,7 +127,7 @@ class Scope:
 
     @classmethod
     def community(cls) -> Scope:
-        return cls(ScopeKind.COMMUNITY)
+        return _WHOLE_COMMUNITY  # frozen, so one serves every caller
 
     @classmethod
     def station(cls, key: str) -> Scope:
@@ -154,6 +154,9 @@ class Scope:
 
     def __str__(self) -> str:
         return self.kind.value if self.kind is ScopeKind.COMMUNITY else f"{self.kind}:{self.key}"
+
+
+_WHOLE_COMMUNITY = Scope(ScopeKind.COMMUNITY)
 
 
 class GrantSource(enum.StrEnum):

@@ -286,6 +286,15 @@ async def test_a_body_over_the_limit_is_a_413(demo_template: Path, tmp_path: Pat
         assert len(json.dumps(small.body)) < LIMIT
         assert (await small.send(admin)).status < 300
 
+        async def small_chunks() -> AsyncIterator[bytes]:
+            """No Content-Length, under the limit: read whole and handled."""
+            yield f'{{"member_id": {MEMBER}, "points": 3,'.encode()
+            yield b' "reason": "sent in chunks"}'
+
+        before = await balance(world, MEMBER)
+        assert (await send_raw(admin, small, small_chunks(), "application/json")).status < 300
+        assert await balance(world, MEMBER) == before + 3
+
 
 # --- routes and methods --------------------------------------------------------------
 

@@ -57,10 +57,19 @@ class MemberRepository:
         return [_member(r, found[int(r["id"])]) for r in rows]
 
     async def get(self, member_id: int) -> Member | None:
-        row = await self._conn.fetchrow(
-            "SELECT * FROM members WHERE community_id = $1 AND id = $2", self._cid, member_id
+        # One statement with the categories: every command reads its acting member.
+        rows = await self._conn.fetch(
+            "SELECT m.*, c.category_key AS category_of_member FROM members m"
+            " LEFT JOIN member_categories c"
+            " ON c.community_id = m.community_id AND c.member_id = m.id"
+            " WHERE m.community_id = $1 AND m.id = $2",
+            self._cid,
+            member_id,
         )
-        return None if row is None else (await self._with_categories([row]))[0]
+        if not rows:
+            return None
+        categories = [r["category_of_member"] for r in rows if r["category_of_member"] is not None]
+        return _member(rows[0], categories)
 
     async def by_key(self, key: str) -> Member | None:
         row = await self._conn.fetchrow(
