@@ -242,11 +242,10 @@ async def debit(ctx: Context, entry: NewEntry) -> tuple[LedgerEntry, Taken]:
 
 
 async def _facts(ctx: Context, member_id: int) -> MemberFacts:
-    found = await ctx.repos.points.member_facts(member_id)
-    if found is None:
+    member = await ctx.repos.members.get(member_id)
+    if member is None:
         raise NotFound(entity="member", ref=f"#{member_id}")
-    status, categories = found
-    return MemberFacts(member_id, categories, status == MemberStatus.ACTIVE.value)
+    return MemberFacts(member_id, member.categories, member.is_active)
 
 
 NO_HISTORY = RuleHistory()

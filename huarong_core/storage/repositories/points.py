@@ -121,19 +121,6 @@ class PointsRepository:
         season = str(rows[0]["season"] or "quarter") if rows else "quarter"
         return [str(r["definition"]) for r in rows], season
 
-    async def member_facts(self, member_id: int) -> tuple[str, frozenset[str]] | None:
-        """A member's status and categories, in one query (what rules filter on)."""
-        rows = await self._conn.fetch(
-            "SELECT m.status, c.category_key FROM members m LEFT JOIN member_categories c"
-            " ON c.community_id = m.community_id AND c.member_id = m.id"
-            " WHERE m.community_id = $1 AND m.id = $2",
-            self._cid,
-            member_id,
-        )
-        if not rows:
-            return None
-        return rows[0]["status"], frozenset(r["category_key"] for r in rows if r["category_key"])
-
     async def save_rule(
         self,
         key: str,
