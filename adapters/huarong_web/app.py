@@ -18,6 +18,7 @@ from datetime import timedelta
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from multidict import CIMultiDict
 
 from huarong_core import CommunityHandle
 from huarong_core.errors import HuarongError
@@ -136,7 +137,6 @@ def make_app(
         app.router.add_static("/static/", STATIC, name="static", append_version=False)
     app.router.add_get(API_PREFIX + "/openapi.json", openapi, name="openapi")
     app.router.add_get(API_PREFIX + "/docs", docs, name="docs")
-    app.on_response_prepare.append(_security_headers(settings))
     app.cleanup_ctx.append(_chores)
     app.cleanup_ctx.append(signin_context)  # the sign-in's own HTTP client (Matrix)
     return app
@@ -220,6 +220,7 @@ def _middleware(app: web.Application) -> Middleware:
     feeds: frozenset[str] = app[FEEDS]
     settings: WebSettings = app[SETTINGS]
     limiter: RateLimiter = app[LIMITER]
+    secure = _security_headers(settings)
 
     async def who_asks(request: web.Request) -> Principal:
         principal = await auth.principal(request)
@@ -249,26 +250,32 @@ def _middleware(app: web.Application) -> Middleware:
 
     @web.middleware
     async def community(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response: web.StreamResponse
         try:
             principal = request[PRINCIPAL] = await who_asks(request)
             if request.method in UNSAFE:
                 guard_write(request, principal)
-            return await handler(request)
+            response = await handler(request)
         except (WebProblem, HuarongError) as exc:
-            return await _refusal(request, exc)
+            response = await _refusal(request, exc)
         except web.HTTPException as exc:
             if exc.status in (404, 405):
                 code = "no_such_resource" if exc.status == 404 else "method_not_allowed"
-                return await _refusal(request, WebProblem(exc.status, code, headers=_allow(exc)))
-            if exc.status == 413:
-                return await _refusal(request, WebProblem(413, "too_large", {"limit": "-"}))
-            raise
+                refusal = WebProblem(exc.status, code, headers=_allow(exc))
+                response = await _refusal(request, refusal)
+            elif exc.status == 413:
+                response = await _refusal(request, WebProblem(413, "too_large", {"limit": "-"}))
+            else:  # a redirect, a 403 page ...: aiohttp answers with the exception itself
+                secure(request, exc.headers)
+                raise
         except asyncio.CancelledError:
             raise
         except Exception:
             # A bug: a 500 that says nothing about the inside, logged with its traceback.
             log.exception("web.unexpected", method=request.method, route=_route_name(request))
-            return await _refusal(request, WebProblem(500, "internal"))
+            response = await _refusal(request, WebProblem(500, "internal"))
+        secure(request, response.headers)
+        return response
 
     return community
 
@@ -329,8 +336,10 @@ async def client_key(request: web.Request) -> str:
     return await request.config_dict[CLIENT_KEYS].key_of(client_address(request))
 
 
-def _security_headers(settings: WebSettings) -> Callable[..., Awaitable[None]]:
-    """The headers every answer carries, worked out once from the settings."""
+def _security_headers(settings: WebSettings) -> Callable[[web.Request, CIMultiDict[str]], None]:
+    """The headers every answer carries, worked out once from the settings; the
+    middleware adds them to every answer of this app, refusals and redirects too
+    (cheaper per request than an `on_response_prepare` signal)."""
     framed = settings.mini_app and bool(settings.telegram_bot_token)
     ancestors = f"'self' {TELEGRAM_ORIGINS}" if framed else "'none'"
     telegram = " https://telegram.org" if settings.telegram_bot_token else ""
@@ -344,8 +353,7 @@ def _security_headers(settings: WebSettings) -> Callable[..., Awaitable[None]]:
     if not framed:
         fixed.append(("X-Frame-Options", "DENY"))
 
-    async def add(request: web.Request, response: web.StreamResponse) -> None:
-        headers = response.headers
+    def add(request: web.Request, headers: CIMultiDict[str]) -> None:
         if not any(name in headers for name, _ in fixed):
             headers.extend(fixed)  # the usual case, in one call
         else:

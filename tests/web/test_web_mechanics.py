@@ -526,6 +526,26 @@ async def test_security_headers_on_answers_and_on_problems(world: WebWorld) -> N
     assert answers[1].headers["Cache-Control"] == "no-store"
 
 
+async def test_security_headers_on_pages_redirects_files_and_unchanged_answers(
+    world: WebWorld,
+) -> None:
+    member = await world.as_role("member")
+    clubs = request_of(ListClubs)
+    first = await clubs.send(member)
+    unchanged = await clubs.send(member, {"If-None-Match": first.headers["ETag"]})
+    stranger = await world.client()
+    answers = [
+        unchanged,
+        await member.client.get("/clubs", headers=member.headers),  # a portal page
+        await stranger.get("/clubs", allow_redirects=False),  # sent to sign in
+        await stranger.get("/static/portal.css"),
+        await stranger.get("/elsewhere"),  # the portal's 404 page
+    ]
+    assert [r.status for r in answers] == [304, 200, 303, 200, 404]
+    for response in answers:
+        assert_secure(response)
+
+
 @pytest.mark.parametrize(
     ("settings", "framed"),
     [
