@@ -37,6 +37,7 @@ from huarong_core import Actor, CommunityHandle
 from huarong_core.commands import AuthenticateApiToken
 from huarong_core.errors import HuarongError
 from huarong_core.inbox import AdapterState
+from huarong_web.problems import WebProblem
 
 __all__ = [
     "ANONYMOUS",
@@ -272,8 +273,6 @@ class Authenticator:
         return attrs.evolve(found, scopes=found.scopes & {"read"})
 
     async def _bearer(self, authorization: str) -> Principal:
-        from huarong_web.problems import WebProblem
-
         scheme, _, token = authorization.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
