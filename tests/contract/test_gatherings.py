@@ -528,6 +528,41 @@ async def test_whats_on_lists_this_weeks_gatherings(hub: Pair) -> None:
     assert [g.id for g in week] == [soon.id]
 
 
+async def test_a_long_gathering_begun_well_before_a_window_is_still_in_it(hub: Pair) -> None:
+    """Windows are searched by start time back to one longest gathering before them:
+    a long gathering, made or lengthened, moves that bound."""
+    _, handle = hub
+    short = await make_event(handle, starts=local(date(2026, 7, 3), 10))
+    fair = await handle.execute(
+        CreateEvent(
+            title=LocalizedText({"en": "Book fair", "zh_CN": "书市"}),
+            event_type=EventType.ACTIVITY_DAY,
+            starts_at=local(date(2026, 7, 2), 9),
+            ends_at=local(date(2026, 7, 30), 18),
+            organizer="station:huaying",
+            capacity=None,
+            tags=frozenset(),
+        ),
+        actor=SYSTEM,
+    )
+
+    async def window(day: date) -> list[int]:
+        found = await handle.execute(
+            ListGatherings(starts=local(day, 0), ends=local(day + timedelta(days=1), 0)),
+            actor=SYSTEM,
+        )
+        return [g.id for g in found]
+
+    assert await window(date(2026, 7, 20)) == [fair.id]
+    assert await window(date(2026, 7, 3)) == [fair.id, short.id]
+    await handle.execute(
+        UpdateGathering(short.id, ends_at=local(date(2026, 8, 15), 18)), actor=SYSTEM
+    )
+    assert await window(date(2026, 8, 10)) == [short.id]
+    upcoming = await handle.execute(ListGatherings(starts=local(date(2026, 8, 1), 0)), actor=SYSTEM)
+    assert [g.id for g in upcoming] == [short.id]
+
+
 # --- timers and calendars ----------------------------------------------------------
 
 

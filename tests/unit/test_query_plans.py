@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,6 +46,7 @@ from huarong_core.commands import (
     ListStationSubscriptions,
     RespondToGathering,
     SearchBooks,
+    WhatsOn,
 )
 from huarong_core.demo import all_members, seed_demo
 from huarong_core.domain.gatherings import Answer
@@ -200,3 +201,38 @@ async def test_one_members_rows_are_found_without_reading_the_communitys(tmp_pat
 
         wide = {sql: steps for sql, steps in (await database.run(plans)).items() if steps}
     assert wide == {}
+
+
+async def test_gatherings_in_a_time_window_are_a_range_of_start_times(tmp_path: Path) -> None:
+    """ "Ends after the window opens" bounds nothing in an index on start time; the
+    community's longest gathering gives the range its lower end (`gathering_spans`)."""
+    url = parse_database_url(f"sqlite:///{tmp_path / 'windows.db'}")
+    assert isinstance(url, SqliteURL)
+    database = _RecordingDatabase(url)
+    async with Huarong(database, clock=FrozenClock()) as huarong:
+        handle = await seed_demo(huarong, DEMO, actor=SYSTEM)
+        now = handle.now()
+        await handle.execute(WhatsOn(), actor=SYSTEM)
+        await handle.execute(ListGatherings(starts=now), actor=SYSTEM)
+        await handle.execute(
+            ListGatherings(starts=now, ends=now + timedelta(days=30)), actor=SYSTEM
+        )
+        windows = {
+            sql: args
+            for sql, args in database.seen.items()
+            if sql.startswith("SELECT * FROM gatherings WHERE") and "ends_at >" in sql
+        }
+        assert len(windows) == 2  # open-ended and closed windows (WhatsOn is the latter)
+
+        async def plans(conn: Connection) -> list[str]:
+            steps = []
+            for sql, args in windows.items():
+                plan = await conn.fetch("EXPLAIN QUERY PLAN " + sql, *args)
+                steps += [str(step["detail"]) for step in plan]
+            return steps
+
+        steps = await database.run(plans)
+    searches = [step for step in steps if step.startswith(("SEARCH", "SCAN"))]
+    assert searches, steps
+    assert all("(community_id=? AND starts_at>?" in step for step in searches), steps
+    assert not any("TEMP B-TREE" in step for step in steps), steps  # in start order already

@@ -22,11 +22,7 @@ say (PostgreSQL, which keeps statistics, uses them the same way):
 
 A member's upcoming gatherings and shifts are read from the member's RSVPs and
 sign-ups first (`CROSS JOIN`), and gatherings asked for by id are fetched by
-id and ordered afterwards. Gatherings in a window are still found by start
-time; `gatherings_by_time` now carries the end too, so the gatherings that
-ended before the window are passed over in the index without reading their
-rows (about 2.4 times faster at 20,000 past gatherings, but still a walk
-over them).
+id and ordered afterwards (a time window, its own matter, is migration 16).
 
 Each replaces a shorter index it begins with, where there was one.
 """
@@ -55,8 +51,6 @@ CREATE INDEX aid_case_staff_by_member ON aid_case_staff (community_id, member_id
 CREATE INDEX reflections_by_book ON reflections (community_id, book_id, id);
 CREATE INDEX reflections_by_member ON reflections (community_id, member_id, id);
 CREATE INDEX service_requests_by_state ON service_requests (community_id, state, id);
-DROP INDEX gatherings_by_time;
-CREATE INDEX gatherings_by_time ON gatherings (community_id, starts_at, ends_at);
 DROP INDEX rsvps_by_member;
 CREATE INDEX rsvps_by_member ON rsvps (community_id, member_id, gathering_id);
 """)

@@ -20,6 +20,7 @@ from huarong_core.domain.gatherings import (
     Rsvp,
     RsvpStatus,
     Salon,
+    span_seconds,
 )
 from huarong_core.domain.recurrence import Recurrence
 from huarong_core.storage.base import Connection, Row
@@ -260,7 +261,21 @@ class GatheringRepository:
             g.ranking.value,
             now,
         )
-        return None if row is None else _decoded(row)
+        if row is None:
+            return None
+        await self._note_span(g)
+        return _decoded(row)
+
+    async def _note_span(self, g: Gathering) -> None:
+        """Keep the community's longest gathering (`between` bounds its windows by it)."""
+        await self._conn.execute(
+            "INSERT INTO gathering_spans (community_id, longest_seconds) VALUES ($1, $2)"
+            " ON CONFLICT (community_id) DO UPDATE SET longest_seconds = CASE"
+            " WHEN excluded.longest_seconds > gathering_spans.longest_seconds"
+            " THEN excluded.longest_seconds ELSE gathering_spans.longest_seconds END",
+            self._cid,
+            span_seconds(g.starts_at, g.ends_at),
+        )
 
     async def update(self, g: Gathering, now: datetime) -> None:
         """Write back the fields a gathering may change after it is created."""
@@ -285,6 +300,7 @@ class GatheringRepository:
             g.finalized_at,
             now,
         )
+        await self._note_span(g)
 
     async def checkin_code(self, gathering_id: int) -> str | None:
         value = await self._conn.fetchval(
@@ -333,6 +349,13 @@ class GatheringRepository:
 
         if starts is not None:
             add("ends_at > ?", starts)
+            longest = await self._conn.fetchval(
+                "SELECT longest_seconds FROM gathering_spans WHERE community_id = $1", self._cid
+            )
+            if longest is not None:  # (none when no gathering was ever made)
+                # No gathering lasts longer, so one that ends after `starts` began after
+                # this: the index on start time is then walked over the window only.
+                add("starts_at >= ?", starts - timedelta(seconds=int(longest)))
         if ends is not None:
             add("starts_at < ?", ends)
         if kind is not None:
