@@ -156,6 +156,21 @@ async def events_of(huarong: Huarong, kind: str) -> list[dict[str, Any]]:
     ]
 
 
+async def test_a_day_long_shift_begun_the_day_before_is_in_the_window(team: Pair) -> None:
+    """Windows are searched by start time back to the longest a shift may last."""
+    _, handle = team
+    task = await make_task(handle)
+    night = await make_shift(handle, task, starts=local(date(2026, 7, 10), 10), hours=24)
+    short = await make_shift(handle, task, starts=local(date(2026, 7, 10), 14), hours=2)
+    listed = await handle.execute(
+        ListShifts(starts=local(date(2026, 7, 11), 9), ends=local(date(2026, 7, 12), 0)),
+        actor=SYSTEM,
+    )
+    assert [d.shift.id for d in listed] == [night.id]
+    earlier = await handle.execute(ListShifts(starts=local(date(2026, 7, 10), 15)), actor=SYSTEM)
+    assert [d.shift.id for d in earlier] == [night.id, short.id]
+
+
 # --- the team --------------------------------------------------------------------------
 
 

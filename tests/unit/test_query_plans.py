@@ -43,6 +43,7 @@ from huarong_core.commands import (
     ListReflections,
     ListRequestQueue,
     ListRsvps,
+    ListShifts,
     ListStationSubscriptions,
     RespondToGathering,
     SearchBooks,
@@ -203,9 +204,12 @@ async def test_one_members_rows_are_found_without_reading_the_communitys(tmp_pat
     assert wide == {}
 
 
-async def test_gatherings_in_a_time_window_are_a_range_of_start_times(tmp_path: Path) -> None:
-    """ "Ends after the window opens" bounds nothing in an index on start time; the
-    community's longest gathering gives the range its lower end (`gathering_spans`)."""
+async def test_gatherings_and_shifts_in_a_time_window_are_a_range_of_start_times(
+    tmp_path: Path,
+) -> None:
+    """A condition on the end (ends after the window opens) bounds nothing in an index
+    on start time; the community's longest gathering (`gathering_spans`), or the
+    longest a shift may be (`MAX_SHIFT`), gives the range its lower end."""
     url = parse_database_url(f"sqlite:///{tmp_path / 'windows.db'}")
     assert isinstance(url, SqliteURL)
     database = _RecordingDatabase(url)
@@ -217,12 +221,16 @@ async def test_gatherings_in_a_time_window_are_a_range_of_start_times(tmp_path: 
         await handle.execute(
             ListGatherings(starts=now, ends=now + timedelta(days=30)), actor=SYSTEM
         )
+        await handle.execute(ListShifts(), actor=SYSTEM)
+        await handle.execute(ListShifts(starts=now, ends=now + timedelta(days=30)), actor=SYSTEM)
         windows = {
             sql: args
             for sql, args in database.seen.items()
-            if sql.startswith("SELECT * FROM gatherings WHERE") and "ends_at >" in sql
+            if sql.startswith(("SELECT * FROM gatherings WHERE", "SELECT * FROM volunteer_shifts"))
+            and "ends_at >" in sql
         }
-        assert len(windows) == 2  # open-ended and closed windows (WhatsOn is the latter)
+        # Open-ended and closed windows (WhatsOn is the latter), of gatherings and shifts.
+        assert len(windows) == 4
 
         async def plans(conn: Connection) -> list[str]:
             steps = []

@@ -10,6 +10,7 @@ import attrs
 
 from huarong_core.domain.smile_wall import Photo, PhotoStatus
 from huarong_core.domain.volunteering import (
+    MAX_SHIFT,
     Shift,
     ShiftSignup,
     ShiftStatus,
@@ -258,6 +259,11 @@ class VolunteeringRepository:
         if starts is not None:
             args.append(starts)
             sql += f" AND ends_at > ${len(args)}"
+            # No shift lasts longer than MAX_SHIFT (`require_shift_span`), so one that
+            # ends after `starts` began after this: the index on start time is walked
+            # over the window only, not over every shift ever held.
+            args.append(starts - MAX_SHIFT)
+            sql += f" AND starts_at >= ${len(args)}"
         if ends is not None:
             args.append(ends)
             sql += f" AND starts_at < ${len(args)}"
