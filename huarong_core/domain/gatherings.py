@@ -229,11 +229,3 @@ def rank_places(scores: list[tuple[str, float]], ranking: Ranking) -> list[tuple
         place = placed[-1][0] if placed and placed[-1][2] == score else index + 1
         placed.append((place, entrant, score))
     return placed
-
-
-def span_seconds(starts: datetime, ends: datetime) -> int:
-    """A gathering's length in whole seconds, rounded up: what bounds a search by
-    time (`gathering_spans`) may be loose, never too tight."""
-    delta = ends - starts
-    whole = delta.days * 86_400 + delta.seconds
-    return max(0, whole + (1 if delta.microseconds else 0))

@@ -569,6 +569,28 @@ async def test_holding_a_venue_for_a_gathering(venues: Pair, clock: FrozenClock)
     assert await confirmed(handle, "club-room") == []
 
 
+async def test_a_long_hold_begun_well_before_still_clashes(
+    venues: Pair, clock: FrozenClock
+) -> None:
+    """Clashes are searched by start time back to the venue's longest booking."""
+    _, handle = venues
+    staff = await actor_for(handle, "staff")
+    await handle.execute(once(local(7, 3, 9)), actor=staff)  # short ones came first
+    fair = await in_unit(
+        venues,
+        clock,
+        lambda ctx: hold_venue(
+            ctx, "hall", local(7, 4, 9), local(7, 24, 18), holder="gathering:7", purpose="Fair"
+        ),
+    )
+    with pytest.raises(VenueUnavailable):
+        await handle.execute(once(local(7, 20, 10)), actor=staff)
+    listed = await handle.execute(
+        ListBookings(starts=local(7, 20, 0), ends=local(7, 21, 0)), actor=staff
+    )
+    assert [b.id for b in listed] == [fair.id]
+
+
 async def test_get_and_save_venue(venues: Pair, clock: FrozenClock) -> None:
     _, handle = venues
     assert await in_unit(venues, clock, lambda ctx: get_venue(ctx, "hall")) == HALL

@@ -19,8 +19,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import attrs
+
 from huarong_core import Actor, Huarong
 from huarong_core.commands import (
+    BookVenue,
     CalendarFeed,
     FindMemberByIdentity,
     GetBook,
@@ -31,6 +34,7 @@ from huarong_core.commands import (
     GetPointsStatement,
     GetRank,
     GetVolunteerHours,
+    ListBookings,
     ListClubMembers,
     ListGatherings,
     ListHonours,
@@ -45,6 +49,7 @@ from huarong_core.commands import (
     ListRsvps,
     ListShifts,
     ListStationSubscriptions,
+    ListVenues,
     RespondToGathering,
     SearchBooks,
     WhatsOn,
@@ -61,6 +66,8 @@ from huarong_core.testing import FrozenClock
 T = TypeVar("T")
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "huarong"
 SYSTEM = Actor.system("plans")
+TIMED = ("gatherings", "volunteer_shifts", "venue_bookings")
+"""Tables of things with a start and an end, searched by time window."""
 FIXED = re.compile(
     r"\b(?:\w+\.)?(member_id|gathering_id|book_id|club_key|shift_id|case_id|state)\s*=\s*\$\d+"
     r"|\bid IN \(\$"
@@ -204,17 +211,18 @@ async def test_one_members_rows_are_found_without_reading_the_communitys(tmp_pat
     assert wide == {}
 
 
-async def test_gatherings_and_shifts_in_a_time_window_are_a_range_of_start_times(
+async def test_things_in_a_time_window_are_a_range_of_start_times(
     tmp_path: Path,
 ) -> None:
     """A condition on the end (ends after the window opens) bounds nothing in an index
-    on start time; the community's longest gathering (`gathering_spans`), or the
-    longest a shift may be (`MAX_SHIFT`), gives the range its lower end."""
+    on start time; the community's longest gathering or booking (`longest_spans`), or
+    the longest a shift may be (`MAX_SHIFT`), gives the range its lower end."""
     url = parse_database_url(f"sqlite:///{tmp_path / 'windows.db'}")
     assert isinstance(url, SqliteURL)
     database = _RecordingDatabase(url)
     async with Huarong(database, clock=FrozenClock()) as huarong:
         handle = await seed_demo(huarong, DEMO, actor=SYSTEM)
+        database.seen.clear()  # from here on, every kind has rows, so every window a bound
         now = handle.now()
         await handle.execute(WhatsOn(), actor=SYSTEM)
         await handle.execute(ListGatherings(starts=now), actor=SYSTEM)
@@ -223,14 +231,25 @@ async def test_gatherings_and_shifts_in_a_time_window_are_a_range_of_start_times
         )
         await handle.execute(ListShifts(), actor=SYSTEM)
         await handle.execute(ListShifts(starts=now, ends=now + timedelta(days=30)), actor=SYSTEM)
+        month = ListBookings(starts=now, ends=now + timedelta(days=30))
+        venues = [v.key for v in await handle.execute(ListVenues(), actor=SYSTEM)]
+        for venue in (None, venues[0]):
+            await handle.execute(attrs.evolve(month, venue_key=venue), actor=SYSTEM)
+        starts = now + timedelta(days=3)
+        booking = BookVenue(
+            venues[0], "Plans", starts_at=starts, ends_at=starts + timedelta(hours=1)
+        )
+        await handle.execute(booking, actor=SYSTEM)  # checks for clashes first
         windows = {
             sql: args
             for sql, args in database.seen.items()
-            if sql.startswith(("SELECT * FROM gatherings WHERE", "SELECT * FROM volunteer_shifts"))
+            if sql.startswith(tuple(f"SELECT * FROM {table} WHERE" for table in TIMED))
             and "ends_at >" in sql
         }
-        # Open-ended and closed windows (WhatsOn is the latter), of gatherings and shifts.
-        assert len(windows) == 4
+        # Open-ended and closed windows of gatherings (WhatsOn is the latter) and shifts;
+        # bookings in a window, of a venue in a window, and clashes (the demo's holds).
+        assert len(windows) == 7, sorted(windows)
+        assert all("starts_at >=" in sql for sql in windows), sorted(windows)
 
         async def plans(conn: Connection) -> list[str]:
             steps = []
@@ -242,5 +261,5 @@ async def test_gatherings_and_shifts_in_a_time_window_are_a_range_of_start_times
         steps = await database.run(plans)
     searches = [step for step in steps if step.startswith(("SEARCH", "SCAN"))]
     assert searches, steps
-    assert all("(community_id=? AND starts_at>?" in step for step in searches), steps
+    assert all("starts_at>?" in step for step in searches), steps  # bounded below
     assert not any("TEMP B-TREE" in step for step in steps), steps  # in start order already

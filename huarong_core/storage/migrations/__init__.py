@@ -28,7 +28,7 @@ from huarong_core.storage.migrations import (
     m0013_access,
     m0014_lookups,
     m0015_member_lookups,
-    m0016_gathering_spans,
+    m0016_longest_spans,
 )
 
 
@@ -55,7 +55,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(13, "access", m0013_access.upgrade),
     Migration(14, "lookups", m0014_lookups.upgrade),
     Migration(15, "member_lookups", m0015_member_lookups.upgrade),
-    Migration(16, "gathering_spans", m0016_gathering_spans.upgrade),
+    Migration(16, "longest_spans", m0016_longest_spans.upgrade),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

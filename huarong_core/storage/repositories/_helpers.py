@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from huarong_core.storage.base import Connection
 
 
@@ -30,3 +32,40 @@ async def next_id(conn: Connection, community_id: int, name: str) -> int:
         name,
     )
     return int(value)
+
+
+def span_seconds(starts: datetime, ends: datetime) -> int:
+    """A span's length in whole seconds, rounded up: a bound made from it may be
+    loose, never too tight."""
+    delta = ends - starts
+    whole = delta.days * 86_400 + delta.seconds
+    return max(0, whole + (1 if delta.microseconds else 0))
+
+
+async def note_span(
+    conn: Connection, community_id: int, what: str, starts: datetime, ends: datetime
+) -> None:
+    """Raise the longest span kept for `what` (`longest_spans`) to this one's, if longer."""
+    await conn.execute(
+        "INSERT INTO longest_spans (community_id, what, longest_seconds) VALUES ($1, $2, $3)"
+        " ON CONFLICT (community_id, what) DO UPDATE SET longest_seconds = CASE"
+        " WHEN excluded.longest_seconds > longest_spans.longest_seconds"
+        " THEN excluded.longest_seconds ELSE longest_spans.longest_seconds END",
+        community_id,
+        what,
+        span_seconds(starts, ends),
+    )
+
+
+async def earliest_start(
+    conn: Connection, community_id: int, what: str, opens: datetime
+) -> datetime | None:
+    """The earliest start of anything of `what` still going on at `opens`: nothing
+    lasts longer than the longest kept, so nothing that started before this ends
+    after `opens`. None when nothing of `what` was ever kept (no bound then)."""
+    longest = await conn.fetchval(
+        "SELECT longest_seconds FROM longest_spans WHERE community_id = $1 AND what = $2",
+        community_id,
+        what,
+    )
+    return None if longest is None else opens - timedelta(seconds=int(longest))

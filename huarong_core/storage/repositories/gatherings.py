@@ -20,7 +20,6 @@ from huarong_core.domain.gatherings import (
     Rsvp,
     RsvpStatus,
     Salon,
-    span_seconds,
 )
 from huarong_core.domain.recurrence import Recurrence
 from huarong_core.storage.base import Connection, Row
@@ -32,6 +31,7 @@ from huarong_core.storage.codec import (
     optional_text,
     stored_text,
 )
+from huarong_core.storage.repositories._helpers import earliest_start, note_span
 
 
 def _gathering(row: Row) -> Gathering:
@@ -263,19 +263,8 @@ class GatheringRepository:
         )
         if row is None:
             return None
-        await self._note_span(g)
+        await note_span(self._conn, self._cid, "gatherings", g.starts_at, g.ends_at)
         return _decoded(row)
-
-    async def _note_span(self, g: Gathering) -> None:
-        """Keep the community's longest gathering (`between` bounds its windows by it)."""
-        await self._conn.execute(
-            "INSERT INTO gathering_spans (community_id, longest_seconds) VALUES ($1, $2)"
-            " ON CONFLICT (community_id) DO UPDATE SET longest_seconds = CASE"
-            " WHEN excluded.longest_seconds > gathering_spans.longest_seconds"
-            " THEN excluded.longest_seconds ELSE gathering_spans.longest_seconds END",
-            self._cid,
-            span_seconds(g.starts_at, g.ends_at),
-        )
 
     async def update(self, g: Gathering, now: datetime) -> None:
         """Write back the fields a gathering may change after it is created."""
@@ -300,7 +289,7 @@ class GatheringRepository:
             g.finalized_at,
             now,
         )
-        await self._note_span(g)
+        await note_span(self._conn, self._cid, "gatherings", g.starts_at, g.ends_at)
 
     async def checkin_code(self, gathering_id: int) -> str | None:
         value = await self._conn.fetchval(
@@ -349,13 +338,10 @@ class GatheringRepository:
 
         if starts is not None:
             add("ends_at > ?", starts)
-            longest = await self._conn.fetchval(
-                "SELECT longest_seconds FROM gathering_spans WHERE community_id = $1", self._cid
-            )
-            if longest is not None:  # (none when no gathering was ever made)
-                # No gathering lasts longer, so one that ends after `starts` began after
-                # this: the index on start time is then walked over the window only.
-                add("starts_at >= ?", starts - timedelta(seconds=int(longest)))
+            # So that the index on start time is walked over the window only.
+            earliest = await earliest_start(self._conn, self._cid, "gatherings", starts)
+            if earliest is not None:
+                add("starts_at >= ?", earliest)
         if ends is not None:
             add("starts_at < ?", ends)
         if kind is not None:

@@ -14,7 +14,7 @@ from huarong_core.domain.text import LocalizedText
 from huarong_core.domain.venues import Booking, BookingStatus, Venue
 from huarong_core.storage.base import Connection, Row
 from huarong_core.storage.codec import as_datetime, dumps, loads
-from huarong_core.storage.repositories._helpers import placeholders
+from huarong_core.storage.repositories._helpers import earliest_start, note_span, placeholders
 
 _CANCEL = "UPDATE venue_bookings SET status = 'cancelled', cancelled_at = $2"
 
@@ -102,15 +102,17 @@ class VenueRepository:
         self, venue_key: str, starts_at: datetime, ends_at: datetime
     ) -> list[Booking]:
         """Confirmed bookings of the venue that overlap `[starts_at, ends_at)`."""
-        rows = await self._conn.fetch(
+        sql = (
             "SELECT * FROM venue_bookings WHERE community_id = $1 AND venue_key = $2"
-            " AND status = 'confirmed' AND starts_at < $4 AND ends_at > $3",
-            self._cid,
-            venue_key,
-            starts_at,
-            ends_at,
+            " AND status = 'confirmed' AND starts_at < $4 AND ends_at > $3"
         )
-        return _in_order(rows)
+        args: list[object] = [self._cid, venue_key, starts_at, ends_at]
+        # The lower bound keeps the walk over the venue's bookings to this span.
+        earliest = await earliest_start(self._conn, self._cid, "venue_bookings", starts_at)
+        if earliest is not None:  # (none when no booking was ever made)
+            args.append(earliest)
+            sql += f" AND starts_at >= ${len(args)}"
+        return _in_order(await self._conn.fetch(sql, *args))
 
     async def add(
         self,
@@ -140,6 +142,7 @@ class VenueRepository:
             booked_by_member,
             now,
         )
+        await note_span(self._conn, self._cid, "venue_bookings", starts_at, ends_at)
         return Booking(
             id=int(booking_id),
             venue_key=venue_key,
@@ -211,6 +214,10 @@ class VenueRepository:
             " AND ends_at > $2"
         )
         args: list[object] = [self._cid, starts]
+        earliest = await earliest_start(self._conn, self._cid, "venue_bookings", starts)
+        if earliest is not None:  # (none when no booking was ever made)
+            args.append(earliest)
+            sql += f" AND starts_at >= ${len(args)}"
         if ends is not None:
             args.append(ends)
             sql += f" AND starts_at < ${len(args)}"
