@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from aiohttp import web
 
 __all__ = [
     "PROFILING",
@@ -66,6 +67,16 @@ def free_port() -> int:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+async def serve_app(app: web.Application) -> tuple[web.AppRunner, int]:
+    """`app` served on a free loopback port, without an access log: its runner (to
+    clean up) and the port."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, HOST, port).start()
+    return runner, port
 
 
 def cpu_seconds() -> float:

@@ -77,6 +77,7 @@ from bench.loopback import (
     print_profile,
     quiet_server_logs,
     say,
+    serve_app,
 )
 from huarong_core import Actor, Huarong, ImportMembers, MemberRow, parse_config
 from huarong_core.commands import GetCheckInCode, WhatsOn
@@ -165,6 +166,30 @@ CREATE TABLE balances (
 """
 AIOGRAM_GATHERING = 1
 AIOGRAM_CODE = "482913"
+AWARD_SQL = (
+    "INSERT INTO ledger (member_id, delta, rule_key, source_id, created_at)"
+    " VALUES (?, ?, 'checkin', ?, ?) ON CONFLICT DO NOTHING"
+)
+BALANCE_SQL = (
+    "INSERT INTO balances (member_id, balance, updated_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (member_id) DO UPDATE SET"
+    " balance = balance + excluded.balance, updated_at = excluded.updated_at"
+)
+"""The aiogram and hand-written rows' award: a ledger line unique per source, then the
+balance (only when the line was new)."""
+CHECKED_IN = "✅ You're checked in to <b>Tea tasting</b>. Welcome!"
+WRONG_CODE = "⚠️ That code is not right."
+
+
+def right_code(parts: Sequence[str]) -> bool:
+    """`/checkin <gathering> <code>` naming the comparison rows' gathering and code."""
+    return len(parts) == 3 and parts[1] == str(AIOGRAM_GATHERING) and parts[2] == AIOGRAM_CODE
+
+
+def award_args(user: int) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """The arguments of `AWARD_SQL` and `BALANCE_SQL` for `user`, now."""
+    now = datetime.now(UTC).isoformat()
+    return (user, POINTS, f"checkin:{AIOGRAM_GATHERING}:{user}", now), (user, POINTS, now)
 
 
 # --- the servers (each runs as `telegram.py --serve KIND` in its own process) ------------
@@ -177,10 +202,7 @@ async def serve_bare(args: argparse.Namespace) -> None:
 
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_post(HOOK_PATH, receive)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await serve_app(app)
 
     say({"port": port, "gathering": AIOGRAM_GATHERING, "code": AIOGRAM_CODE})
     try:
@@ -270,29 +292,17 @@ async def serve_aiogram(args: argparse.Namespace) -> None:
     dispatcher = aiogram.Dispatcher()
 
     async def checkin(message: Any) -> None:
-        parts = (message.text or "").split()
-        if len(parts) != 3 or parts[1] != str(AIOGRAM_GATHERING) or parts[2] != AIOGRAM_CODE:
-            await message.answer("⚠️ That code is not right.")
+        if not right_code((message.text or "").split()):
+            await message.answer(WRONG_CODE)
             return
-        user = message.from_user.id
-        now = datetime.now(UTC).isoformat()
+        line, balance = award_args(message.from_user.id)
         async with lock:
-            cursor = await db.execute(
-                "INSERT INTO ledger (member_id, delta, rule_key, source_id, created_at)"
-                " VALUES (?, ?, 'checkin', ?, ?) ON CONFLICT DO NOTHING",
-                (user, POINTS, f"checkin:{AIOGRAM_GATHERING}:{user}", now),
-            )
+            cursor = await db.execute(AWARD_SQL, line)
             awarded = cursor.rowcount == 1
             if awarded:
-                await db.execute(
-                    "INSERT INTO balances (member_id, balance, updated_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (member_id) DO UPDATE SET"
-                    " balance = balance + excluded.balance, updated_at = excluded.updated_at",
-                    (user, POINTS, now),
-                )
+                await db.execute(BALANCE_SQL, balance)
             await db.commit()
-        text = "✅ You're checked in to <b>Tea tasting</b>. Welcome!"
-        await message.answer(f"{text}\n{REPLY_MARKER}" if awarded else text)
+        await message.answer(f"{CHECKED_IN}\n{REPLY_MARKER}" if awarded else CHECKED_IN)
 
     dispatcher.message.register(checkin, filters.Command("checkin"))
     secret = secrets.token_urlsafe(32)
@@ -301,10 +311,7 @@ async def serve_aiogram(args: argparse.Namespace) -> None:
         app, path=HOOK_PATH
     )
     hooks.setup_application(app, dispatcher, bot=bot)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await serve_app(app)
     await bot.set_webhook(f"http://127.0.0.1:{port}{HOOK_PATH}", secret_token=secret)
 
     async def count_awards() -> dict[str, Any]:
@@ -338,22 +345,12 @@ async def serve_handwritten(args: argparse.Namespace) -> None:
     handling: set[asyncio.Task[None]] = set()
 
     def award(user: int) -> bool:
-        now = datetime.now(UTC).isoformat()
+        line, balance = award_args(user)
         db.execute("BEGIN IMMEDIATE")
         try:
-            cursor = db.execute(
-                "INSERT INTO ledger (member_id, delta, rule_key, source_id, created_at)"
-                " VALUES (?, ?, 'checkin', ?, ?) ON CONFLICT DO NOTHING",
-                (user, POINTS, f"checkin:{AIOGRAM_GATHERING}:{user}", now),
-            )
-            awarded = cursor.rowcount == 1
+            awarded = db.execute(AWARD_SQL, line).rowcount == 1
             if awarded:
-                db.execute(
-                    "INSERT INTO balances (member_id, balance, updated_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (member_id) DO UPDATE SET"
-                    " balance = balance + excluded.balance, updated_at = excluded.updated_at",
-                    (user, POINTS, now),
-                )
+                db.execute(BALANCE_SQL, balance)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -367,12 +364,12 @@ async def serve_handwritten(args: argparse.Namespace) -> None:
         parts = str(message.get("text", "")).split()
         if parts[:1] != ["/checkin"]:
             return
-        if len(parts) != 3 or parts[1] != str(AIOGRAM_GATHERING) or parts[2] != AIOGRAM_CODE:
-            text = "⚠️ That code is not right."
+        if not right_code(parts):
+            text = WRONG_CODE
+        elif award(int(message["from"]["id"])):
+            text = f"{CHECKED_IN}\n{REPLY_MARKER}"
         else:
-            text = "✅ You're checked in to <b>Tea tasting</b>. Welcome!"
-            if award(int(message["from"]["id"])):
-                text = f"{text}\n{REPLY_MARKER}"
+            text = CHECKED_IN
         reply = {"chat_id": message["chat"]["id"], "text": text, "parse_mode": "HTML"}
         async with session.post(send_url, json=reply) as answer:
             if not (await answer.json()).get("ok"):
@@ -388,10 +385,7 @@ async def serve_handwritten(args: argparse.Namespace) -> None:
 
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_post(HOOK_PATH, receive)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await serve_app(app)
     hook = {"url": f"http://127.0.0.1:{port}{HOOK_PATH}", "secret_token": secret}
     async with session.post(f"{args.api}/bot{TOKEN}/setWebhook", json=hook) as answer:
         answer.raise_for_status()

@@ -65,7 +65,6 @@ from bench.loopback import (
     ServerProcess,
     control_loop,
     cpu_seconds,
-    free_port,
     hammer,
     http_request,
     percentile,
@@ -73,6 +72,7 @@ from bench.loopback import (
     print_profile,
     quiet_server_logs,
     say,
+    serve_app,
 )
 from huarong_core import Actor, CommunityHandle, Huarong, ImportMembers, MemberRow
 from huarong_core.commands import (
@@ -131,10 +131,7 @@ async def serve_bare(args: argparse.Namespace) -> None:
 
     app = web.Application()
     app.router.add_get(BARE_PATH, bare)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await serve_app(app)
     say({"port": port})
     try:
         await control_loop()
@@ -237,10 +234,7 @@ async def serve_handwritten(args: argparse.Namespace) -> None:
 
     app = web.Application(client_max_size=64 * 1024)
     app.router.add_post("/gatherings/{gathering}/rsvp", rsvp)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await serve_app(app)
     say({"port": port, "rsvp": HAND_PATH, "sessions": [(t, c) for t, (_, c) in sessions.items()]})
     try:
         await control_loop()
@@ -322,10 +316,7 @@ async def serve_huarong(args: argparse.Namespace) -> None:
 
                 return {"events": await huarong.db.run_read(read)}
 
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            port = free_port()
-            await web.TCPSite(runner, "127.0.0.1", port).start()
+            runner, port = await serve_app(app)
             segments = [0]
 
             async def profile() -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from huarong_core.storage.base import Connection
@@ -37,9 +38,7 @@ async def next_id(conn: Connection, community_id: int, name: str) -> int:
 def span_seconds(starts: datetime, ends: datetime) -> int:
     """A span's length in whole seconds, rounded up: a bound made from it may be
     loose, never too tight."""
-    delta = ends - starts
-    whole = delta.days * 86_400 + delta.seconds
-    return max(0, whole + (1 if delta.microseconds else 0))
+    return max(0, math.ceil((ends - starts).total_seconds()))
 
 
 async def note_span(
