@@ -1,5 +1,6 @@
 """Quick units and reads (`run(..., quick=True)`): the same transactions, run on the
-caller's thread when SQLite's connection is free, handed to its threads when not."""
+caller's thread when SQLite's connection is free (the units asked for in one turn
+of the loop committed together), handed to its threads when not."""
 
 from __future__ import annotations
 
@@ -163,5 +164,86 @@ async def test_quick_work_that_meets_a_busy_lock_midway_is_undone_and_retried_on
         assert await run(unit, quick=True) != threading.current_thread().name
         assert len(attempts) == 2
         assert await db.run_read(_count) == (1 if write else 0)  # the first try left nothing
+    finally:
+        await db.stop()
+
+
+@pytest.mark.parametrize("url", ["file", "memory"])
+async def test_quick_units_asked_for_in_one_turn_share_one_commit(
+    url: str, sqlite_url: str
+) -> None:
+    from huarong_core.storage.sqlite import PROCESS_COMMITS
+
+    db = await open_database(sqlite_url if url == "file" else MEMORY)
+    try:
+        before = PROCESS_COMMITS.value
+        here = threading.current_thread().name
+        threads = await asyncio.gather(*(db.run(_insert(f"t{n}"), quick=True) for n in range(10)))
+        assert threads == [here] * 10
+        assert PROCESS_COMMITS.value == before + 1  # one COMMIT (one WAL write) for all ten
+        assert await db.run_read(_count, quick=True) == 10
+    finally:
+        await db.stop()
+
+
+async def test_a_failing_unit_in_a_shared_commit_undoes_only_itself(sqlite_url: str) -> None:
+    db = await open_database(sqlite_url)
+    try:
+        await db.run(_insert("taken"), quick=True)
+
+        async def half_done(conn: Connection) -> None:
+            await conn.execute(
+                "INSERT INTO id_counters (community_id, name, value) VALUES (0, 'half', 1)"
+            )
+            await conn.execute(
+                "INSERT INTO id_counters (community_id, name, value) VALUES (0, 'taken', 2)"
+            )
+
+        outcomes = await asyncio.gather(
+            db.run(_insert("before"), quick=True),
+            db.run(half_done, quick=True),
+            db.run(_insert("after"), quick=True),
+            return_exceptions=True,
+        )
+        assert isinstance(outcomes[1], ConstraintViolation)
+        assert not isinstance(outcomes[0], BaseException)
+        assert not isinstance(outcomes[2], BaseException)
+
+        async def names(conn: Connection) -> list[str]:
+            rows = await conn.fetch(
+                "SELECT name FROM id_counters WHERE community_id = 0 ORDER BY name"
+            )
+            return [r["name"] for r in rows]
+
+        assert await db.run_read(names) == ["after", "before", "taken"]
+    finally:
+        await db.stop()
+
+
+async def test_a_shared_commit_that_meets_a_busy_lock_is_undone_and_run_on_a_thread(
+    sqlite_url: str,
+) -> None:
+    from huarong_core.errors import DatabaseBusy
+
+    db = await open_database(sqlite_url)
+    try:
+        tries = 0
+
+        async def busy_once(conn: Connection) -> str:
+            nonlocal tries
+            tries += 1
+            await conn.execute(
+                "INSERT INTO id_counters (community_id, name, value) VALUES (0, 'busy', 1)"
+            )
+            if tries == 1:
+                raise DatabaseBusy(detail="database is locked")  # as SQLite would say
+            return threading.current_thread().name
+
+        first, second = await asyncio.gather(
+            db.run(_insert("calm"), quick=True), db.run(busy_once, quick=True)
+        )
+        assert first == second == "huarong-sqlite-writer"  # both again, where waiting is allowed
+        assert tries == 2
+        assert await db.run_read(_count) == 2  # each once: the first try left nothing
     finally:
         await db.stop()
