@@ -57,13 +57,15 @@ class Inbox:
     def _repo(self, conn: Connection) -> InboxRepository:
         return InboxRepository(conn, self._handle.community.id)
 
-    async def put(self, delivery_id: str, payload: Any) -> bool:
-        """Record an input (JSON-able); False when it was recorded before."""
+    async def put(self, delivery_id: str, payload: Any, *, encoded: str | None = None) -> bool:
+        """Record an input (JSON-able); False when it was recorded before. `encoded`:
+        the payload's JSON as it arrived (a webhook's body), stored as it is rather
+        than encoded again."""
         self.last_put = time.monotonic()
         now = self._handle.now()
 
         async def unit(conn: Connection) -> bool:
-            return await self._repo(conn).put(self.source, delivery_id, payload, now)
+            return await self._repo(conn).put(self.source, delivery_id, payload, now, encoded)
 
         return await self._handle.database.run(unit, quick=True)
 

@@ -48,7 +48,8 @@ class _Reader:
     """Typed access to one JSON object, naming the path of whatever is wrong."""
 
     def __init__(self, data: Any, path: str) -> None:
-        if not isinstance(data, Mapping):
+        # JSON objects are dicts: the exact check first, the ABC's slower one after.
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise ValueError(f"{path}: expected an object, got {type(data).__name__}")
         self.data: Mapping[str, Any] = data
         self.path = path

@@ -152,7 +152,8 @@ def webhook_app(inbox: Inbox, worker: InboxWorker, secret: str, path: str) -> we
             log.warning("telegram.webhook_refused", reason="secret")
             return web.Response(status=403, text="forbidden")
         try:
-            update = json.loads(await request.read())
+            body = (await request.read()).decode("utf-8-sig")
+            update = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             log.warning("telegram.webhook_bad_json")
             return web.Response(status=400, text="malformed JSON")
@@ -160,7 +161,7 @@ def webhook_app(inbox: Inbox, worker: InboxWorker, secret: str, path: str) -> we
         if update_id is None:
             log.warning("telegram.webhook_no_update_id")
             return web.Response(status=400, text="no update_id")
-        if not await inbox.put(str(update_id), update):
+        if not await inbox.put(str(update_id), update, encoded=body):
             log.info("telegram.webhook_redelivered", update=update_id)
         worker.wake()
         return web.Response(status=200, text="ok")

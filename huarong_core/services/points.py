@@ -242,7 +242,12 @@ async def debit(ctx: Context, entry: NewEntry) -> tuple[LedgerEntry, Taken]:
 
 
 async def _facts(ctx: Context, member_id: int) -> MemberFacts:
-    member = await ctx.repos.members.get(member_id)
+    # A member earning for their own action was read by this unit as it began, and no
+    # command changes its own actor's categories or status before an award.
+    acting = ctx.acting
+    member = acting if acting is not None and acting.id == member_id else None
+    if member is None:
+        member = await ctx.repos.members.get(member_id)
     if member is None:
         raise NotFound(entity="member", ref=f"#{member_id}")
     return MemberFacts(member_id, member.categories, member.is_active)

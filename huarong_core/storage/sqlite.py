@@ -73,6 +73,7 @@ from huarong_core.errors import ConstraintViolation, DatabaseBusy, DatabaseUnrea
 from huarong_core.storage.base import Connection, Database, Dialect, Row
 from huarong_core.storage.codec import sqlite_timestamp
 from huarong_core.storage.sql import to_sqlite_params
+from huarong_core.storage.sqlite_checkpoints import EVERY_COMMITS, FALLBACK_PAGES, Checkpointer
 from huarong_core.storage.url import SqliteURL
 
 log = structlog.get_logger(__name__)
@@ -384,6 +385,8 @@ class _Worker:
         self._holding = threading.Lock()
         """Held by whichever thread uses the connection: this worker, or a quick unit."""
         self._busy_ms = BUSY_TIMEOUT_MS
+        self.checkpoints: Checkpointer | None = None
+        """Nudged every `EVERY_COMMITS` commits (a writer on a file)."""
 
     async def start(self) -> None:
         self._thread.start()
@@ -451,6 +454,8 @@ class _Worker:
         """Count a commit, before anyone hears of it (`commit_generation`)."""
         self.commits += 1
         PROCESS_COMMITS.bump()
+        if self.checkpoints is not None and self.commits % EVERY_COMMITS == 0:
+            self.checkpoints.nudge()
 
     # everything below runs on the worker thread
 
@@ -462,6 +467,8 @@ class _Worker:
         if self._path != ":memory:" and not self._read_only:
             _switch_to_wal(raw)
             raw.execute("PRAGMA synchronous = NORMAL")
+            # Checkpoints run on a thread of their own (`sqlite_checkpoints`).
+            raw.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_PAGES}")
         if self._read_only:
             raw.execute("PRAGMA query_only = ON")
         return raw
@@ -676,6 +683,7 @@ class SqliteDatabase(Database):
         self._readers: asyncio.Queue[_Worker] = asyncio.Queue()
         self._all_readers: list[_Worker] = []
         self._loop_reader: _LoopReader | None = None
+        self._checkpoints: Checkpointer | None = None
         self._version_this_turn: int | None = None
         self._this_turn: list[_Unit] = []
         """Quick units waiting for the end of this turn of the loop (`_commit_turn`)."""
@@ -705,6 +713,10 @@ class SqliteDatabase(Database):
                 self._readers.put_nowait(reader)
             if not self._sqlite_url.in_memory:
                 self._loop_reader = await asyncio.to_thread(_LoopReader.open, self._sqlite_url.path)
+                writer = self._writer
+                self._checkpoints = Checkpointer(self._sqlite_url.path, lambda: writer.commits)
+                self._checkpoints.start()
+                writer.checkpoints = self._checkpoints
         except BaseException:
             await self.stop()
             raise
@@ -744,6 +756,11 @@ class SqliteDatabase(Database):
         self._version_this_turn = None
 
     async def stop(self) -> None:
+        if self._checkpoints is not None:
+            checkpoints, self._checkpoints = self._checkpoints, None
+            if self._writer is not None:
+                self._writer.checkpoints = None
+            await asyncio.to_thread(checkpoints.stop)
         if self._loop_reader is not None:
             loop_reader, self._loop_reader = self._loop_reader, None
             loop_reader.close()

@@ -125,6 +125,9 @@ class GatheringRepository:
     def __init__(self, conn: Connection, community_id: int) -> None:
         self._conn = conn
         self._cid = community_id
+        self._codes: dict[int, str] = {}
+        """Check-in codes of the gatherings this unit read whole: a code is set when
+        its gathering is created and never changes, so a check-in reads it once."""
 
     # --- settings ------------------------------------------------------------
 
@@ -214,7 +217,10 @@ class GatheringRepository:
         row = await self._conn.fetchrow(
             "SELECT * FROM gatherings WHERE community_id = $1 AND id = $2", self._cid, gathering_id
         )
-        return None if row is None else _decoded(row)
+        if row is None:
+            return None
+        self._codes[gathering_id] = str(row["checkin_code"])
+        return _decoded(row)
 
     async def by_event_key(self, key: str) -> Gathering | None:
         row = await self._conn.fetchrow(
@@ -292,6 +298,9 @@ class GatheringRepository:
         await note_span(self._conn, self._cid, "gatherings", g.starts_at, g.ends_at)
 
     async def checkin_code(self, gathering_id: int) -> str | None:
+        known = self._codes.get(gathering_id)
+        if known is not None:
+            return known
         value = await self._conn.fetchval(
             "SELECT checkin_code FROM gatherings WHERE community_id = $1 AND id = $2",
             self._cid,

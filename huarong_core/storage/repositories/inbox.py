@@ -42,8 +42,11 @@ class InboxRepository:
         self._conn = conn
         self._cid = community_id
 
-    async def put(self, source: str, delivery_id: str, payload: Any, now: datetime) -> bool:
-        """Record an input; False when it was recorded before (a redelivery)."""
+    async def put(
+        self, source: str, delivery_id: str, payload: Any, now: datetime, encoded: str | None = None
+    ) -> bool:
+        """Record an input (`encoded`: its JSON as it arrived, if the caller has it); False
+        when it was recorded before (a redelivery)."""
         row = await self._conn.fetchrow(
             "INSERT INTO inbox (community_id, source, delivery_id, payload, received_at)"
             " VALUES ($1, $2, $3, $4, $5)"
@@ -51,7 +54,7 @@ class InboxRepository:
             self._cid,
             source,
             delivery_id,
-            dumps(payload),
+            dumps(payload) if encoded is None else encoded,
             now,
         )
         return row is not None
