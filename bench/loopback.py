@@ -40,6 +40,8 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from huarong_core.serve import freeze_startup_heap
+
 __all__ = [
     "PROFILING",
     "Exchanges",
@@ -53,6 +55,7 @@ __all__ = [
     "prepare_profiling",
     "print_profile",
     "quiet_server_logs",
+    "ready",
     "say",
 ]
 
@@ -88,6 +91,14 @@ def cpu_seconds() -> float:
 def say(value: Mapping[str, Any]) -> None:
     sys.stdout.write(json.dumps(value) + "\n")
     sys.stdout.flush()
+
+
+def ready(value: Mapping[str, Any]) -> None:
+    """A server's set-up is over: freeze its start-up heap as `huarong serve` does
+    (every row alike, so no row's full garbage collections walk its imports), then
+    tell the driver how to reach it."""
+    freeze_startup_heap()
+    say(value)
 
 
 Answer = Callable[[], Awaitable[Mapping[str, Any]]]

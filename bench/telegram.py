@@ -76,7 +76,7 @@ from bench.loopback import (
     prepare_profiling,
     print_profile,
     quiet_server_logs,
-    say,
+    ready,
     serve_app,
 )
 from huarong_core import Actor, Huarong, ImportMembers, MemberRow, parse_config
@@ -204,7 +204,7 @@ async def serve_bare(args: argparse.Namespace) -> None:
     app.router.add_post(HOOK_PATH, receive)
     runner, port = await serve_app(app)
 
-    say({"port": port, "gathering": AIOGRAM_GATHERING, "code": AIOGRAM_CODE})
+    ready({"port": port, "gathering": AIOGRAM_GATHERING, "code": AIOGRAM_CODE})
     try:
         await control_loop()
     finally:
@@ -261,7 +261,7 @@ async def serve_huarong(args: argparse.Namespace) -> None:
             return {"awards": await huarong.db.run_read(read)}
 
         PROFILING.start()
-        say({"port": port, "gathering": gathering.id, "code": code})
+        ready({"port": port, "gathering": gathering.id, "code": code})
         try:
             await control_loop({"count": count_awards})
         finally:
@@ -319,7 +319,7 @@ async def serve_aiogram(args: argparse.Namespace) -> None:
             row = await cursor.fetchone()
         return {"awards": int(row[0]) if row is not None else 0}
 
-    say({"port": port, "gathering": AIOGRAM_GATHERING, "code": AIOGRAM_CODE})
+    ready({"port": port, "gathering": AIOGRAM_GATHERING, "code": AIOGRAM_CODE})
     try:
         await control_loop({"count": count_awards})
     finally:
@@ -397,7 +397,7 @@ async def serve_handwritten(args: argparse.Namespace) -> None:
     async def count() -> dict[str, Any]:
         return {"awards": count_awards()}
 
-    say({"port": port, "gathering": AIOGRAM_GATHERING, "code": AIOGRAM_CODE})
+    ready({"port": port, "gathering": AIOGRAM_GATHERING, "code": AIOGRAM_CODE})
     try:
         await control_loop({"count": count})
     finally:

@@ -71,7 +71,7 @@ from bench.loopback import (
     prepare_profiling,
     print_profile,
     quiet_server_logs,
-    say,
+    ready,
     serve_app,
 )
 from huarong_core import Actor, CommunityHandle, Huarong, ImportMembers, MemberRow
@@ -132,7 +132,7 @@ async def serve_bare(args: argparse.Namespace) -> None:
     app = web.Application()
     app.router.add_get(BARE_PATH, bare)
     runner, port = await serve_app(app)
-    say({"port": port})
+    ready({"port": port})
     try:
         await control_loop()
     finally:
@@ -235,7 +235,7 @@ async def serve_handwritten(args: argparse.Namespace) -> None:
     app = web.Application(client_max_size=64 * 1024)
     app.router.add_post("/gatherings/{gathering}/rsvp", rsvp)
     runner, port = await serve_app(app)
-    say({"port": port, "rsvp": HAND_PATH, "sessions": [(t, c) for t, (_, c) in sessions.items()]})
+    ready({"port": port, "rsvp": HAND_PATH, "sessions": [(t, c) for t, (_, c) in sessions.items()]})
     try:
         await control_loop()
     finally:
@@ -329,7 +329,7 @@ async def serve_huarong(args: argparse.Namespace) -> None:
                 PROFILING.cut(path)
                 return {"path": path}
 
-            say(
+            ready(
                 {
                     "port": port,
                     "members": len(members),
