@@ -748,10 +748,27 @@ KEY_FUNCTIONS = (
 """What the loop's time is summed by (file, function): the path of one update."""
 
 
+def combined(rows: Sequence[Row]) -> Row:
+    """One kind's rounds as one row: their updates over their time, latencies pooled."""
+    first = rows[0]
+    return Row(
+        first.label,
+        first.connections,
+        sum(r.updates for r in rows),
+        sum(r.seconds for r in rows),
+        sum(r.server_cpu for r in rows),
+        sum(r.driver_cpu for r in rows),
+        [x for r in rows for x in r.ok_200],
+        [x for r in rows for x in r.end_to_end],
+        sum(r.failures for r in rows),
+        sum(r.missing for r in rows),
+    )
+
+
 async def drive(args: argparse.Namespace) -> None:
     stand_in = StandIn()
     await stand_in.start()
-    rows: list[Row] = []
+    rounds: list[list[Row]] = []
     try:
         with tempfile.TemporaryDirectory(prefix="huarong-bench-telegram-") as name:
             folder = Path(name)
@@ -759,14 +776,19 @@ async def drive(args: argparse.Namespace) -> None:
             if args.skip_aiogram and "aiogram" in kinds:
                 kinds.remove("aiogram")
             profile_to: Path | None = None
-            for kind in kinds:
-                for connections in CONCURRENCY:
-                    row_folder = folder / f"{kind}-{connections}"
-                    if args.profile:
-                        profile_to = row_folder / "huarong.prof"
-                    rows.append(
-                        await measure(kind, connections, stand_in, row_folder, args, profile_to)
-                    )
+            for number in range(1 if args.profile else args.rounds):
+                if args.rounds > 1 and not args.profile:
+                    print(f"round {number + 1} of {args.rounds}", flush=True)
+                rows: list[Row] = []
+                for kind in kinds:
+                    for connections in CONCURRENCY:
+                        row_folder = folder / f"{kind}-{connections}-{number}"
+                        if args.profile:
+                            profile_to = row_folder / "huarong.prof"
+                        rows.append(
+                            await measure(kind, connections, stand_in, row_folder, args, profile_to)
+                        )
+                rounds.append(rows)
             if profile_to is not None:
                 # The last row's: the goal is about the widest one.
                 handled = args.updates + args.warmup
@@ -775,12 +797,40 @@ async def drive(args: argparse.Namespace) -> None:
     finally:
         await stand_in.stop()
     print()
+    rows = [combined([r[i] for r in rounds]) for i in range(len(rounds[0]))]
     baseline = {r.connections: r for r in rows if r.label == LABELS["aiogram"]}
     print_rows(rows, baseline)
     if stand_in.doubled:
         print(f"!! {stand_in.doubled} chats got a second reply")
     if not args.profile:
         verdict(rows)
+        if len(rounds) > 1:
+            spread(rounds)
+
+
+def spread(rounds: Sequence[Sequence[Row]]) -> None:
+    """Each goal's ratio round by round: the machine's drift shows in their range."""
+    throughput: dict[int, list[float]] = {c: [] for c in CONCURRENCY}
+    latency: list[float] = []
+    wide = CONCURRENCY[-1]
+    for rows in rounds:
+        by = {(r.label, r.connections): r for r in rows}
+        for connections in CONCURRENCY:
+            huarong = by.get((LABELS["huarong"], connections))
+            aiogram = by.get((LABELS["aiogram"], connections))
+            if huarong is not None and aiogram is not None:
+                throughput[connections].append(huarong.rate / aiogram.rate)
+        huarong, bare = by.get((LABELS["huarong"], wide)), by.get((LABELS["bare"], wide))
+        if huarong is not None and bare is not None:
+            latency.append(percentile(huarong.ok_200, 99) / percentile(bare.ok_200, 99))
+    for connections, ratios in throughput.items():
+        if ratios:
+            print(
+                f"  rounds, {connections} connection(s), Huarong / aiogram:"
+                f" {min(ratios):.2f}x-{max(ratios):.2f}x"
+            )
+    if latency:
+        print(f"  rounds, 200 p99 / the bare handler's: {min(latency):.2f}x-{max(latency):.2f}x")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -789,6 +839,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--updates", type=int, default=3000, help="updates per row")
     parser.add_argument("--warmup", type=int, default=200, help="untimed updates before a row")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every row this many times, in turn; figures pool the rounds",
+    )
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -808,6 +864,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.serve:
         serve(args)
         return
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, not {args.rounds}")
     needs_aiogram = not (args.profile or args.skip_aiogram)
     if needs_aiogram and importlib.util.find_spec("aiogram") is None:
         print(

@@ -328,10 +328,10 @@ class MatrixBot:
 
     async def _locale_of(self, room_id: str, sender: str) -> str:
         name = self.client.display_name(room_id, sender)
-        profile = await self.conversation.member_for(
+        found = await self.conversation.member_for(
             Incoming(PLATFORM, room_id, sender, "", "", sender_name=name)
         )
-        return profile.member.locale_or(self.handle.community.locale)
+        return found.member.locale_or(self.handle.community.locale)
 
     # --- output ------------------------------------------------------------------------------
 

@@ -23,13 +23,12 @@ from huarong_core.app import CommunityHandle
 from huarong_core.commands import (
     FindClubByChat,
     FindMemberByIdentity,
-    MemberProfile,
     RegisterChatMember,
 )
 from huarong_core.conversation.arguments import parse_arguments
 from huarong_core.conversation.errors import ChatInputError, GroupOnly
 from huarong_core.conversation.routes import Outcome, Route, all_names, find_route
-from huarong_core.conversation.turn import Turn
+from huarong_core.conversation.turn import Sender, Turn
 from huarong_core.conversation.usage import usage_line
 from huarong_core.conversation.values import (
     MAX_INPUT_LENGTH,
@@ -153,8 +152,8 @@ class Conversation:
             return Reply((Message((Text("chat.error.internal"),)),), self.community_locale)
 
     async def _answer(self, incoming: Incoming) -> Reply:
-        profile = await self.member_for(incoming)
-        locale = profile.member.locale_or(self.community_locale)
+        sender = await self.member_for(incoming)
+        locale = sender.member.locale_or(self.community_locale)
 
         def reply(*messages: Message, command: str | None = None) -> Reply:
             return Reply(tuple(messages), locale, command)
@@ -192,7 +191,7 @@ class Conversation:
             )
         route = parsed.route
         club = await self._bound_club(incoming)
-        turn = Turn(self.handle, incoming, profile, locale, club, self.memory, route.name)
+        turn = Turn(self.handle, incoming, sender, locale, club, self.memory, route.name)
         messages: tuple[Message, ...]
         try:
             if route.group_only and club is None:
@@ -209,21 +208,23 @@ class Conversation:
         if route.personal and incoming.chat_kind is ChatKind.GROUP and messages:
             messages = (
                 *(m.to_private() for m in messages),
-                _say("chat.answered_in_private", name=profile.member.display_name),
+                _say("chat.answered_in_private", name=sender.member.display_name),
             )
         # A handler may change the sender's language (/lang): answer in the new one.
         final_locale = turn.locale
         return Reply(messages, final_locale, route.name)
 
-    async def member_for(self, incoming: Incoming) -> MemberProfile:
+    async def member_for(self, incoming: Incoming) -> Sender:
         """The member behind the sender, registered on first contact."""
         system = Actor.system(f"chat:{incoming.platform}")
         with contextlib.suppress(NotFound):  # first contact: registered below
-            return await self.handle.execute(
-                FindMemberByIdentity(incoming.platform, incoming.sender_id), actor=system
+            found = await self.handle.execute(
+                FindMemberByIdentity(incoming.platform, incoming.sender_id, details=False),
+                actor=system,
             )
+            return Sender.of(found)
         hint = normalize_locale(incoming.locale_hint) if incoming.locale_hint else None
-        return await self.handle.execute(
+        registered = await self.handle.execute(
             RegisterChatMember(
                 platform=incoming.platform,
                 external_id=incoming.sender_id,
@@ -232,6 +233,7 @@ class Conversation:
             ),
             actor=system,
         )
+        return Sender.of(registered)
 
     async def _bound_club(self, incoming: Incoming) -> Club | None:
         if incoming.chat_kind is not ChatKind.GROUP:

@@ -136,18 +136,23 @@ def _plain(value: object) -> object:
     return sorted(value) if isinstance(value, frozenset) else value
 
 
-async def profile(ctx: Context, member: Member) -> MemberProfile:
-    today = ctx.community.local(ctx.now).date()
+async def profile(ctx: Context, member: Member, *, details: bool = True) -> MemberProfile:
+    """The member with their organization and roles; with `details`, their identities
+    and current honours too."""
     organization = (
         None
         if member.organization_id is None
         else await ctx.repos.organizations.get(member.organization_id)
     )
+    grants = tuple(await ctx.repos.roles.for_member(member.id))
+    if not details:
+        return MemberProfile(member=member, organization=organization, identities=(), grants=grants)
+    today = ctx.community.local(ctx.now).date()
     return MemberProfile(
         member=member,
         organization=organization,
         identities=tuple(await ctx.repos.identities.for_member(member.id)),
-        grants=tuple(await ctx.repos.roles.for_member(member.id)),
+        grants=grants,
         honours=tuple(h for h in await ctx.repos.shop.honours(member.id) if h.current_on(today)),
     )
 
@@ -229,7 +234,7 @@ async def find_member_by_identity(ctx: Context, cmd: FindMemberByIdentity) -> Me
         raise NotFound(entity="identity", ref=str(ref))
     if ctx.actor.member_id != identity.member_id:
         ctx.require_anywhere(Permission.VIEW_MEMBERS)
-    return await profile(ctx, await get_member(ctx, identity.member_id))
+    return await profile(ctx, await get_member(ctx, identity.member_id), details=cmd.details)
 
 
 @handles(ListMembers)

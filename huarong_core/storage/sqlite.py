@@ -330,42 +330,48 @@ def _run_together(
     """Run `group` in the transaction the caller began, each unit in a savepoint of
     its own (a failing unit rolls back only itself), and commit: each unit's
     outcome. None when nothing stands and every caller was told why: a lone unit
-    failed, or the COMMIT did. With `undo_if_busy`, a unit that meets a busy lock
-    undoes the whole transaction and raises `_MetBusyLock`, nobody told: the
-    caller hands the group to a thread that may wait.
+    failed, or SQLite did (the COMMIT, a savepoint: everything is rolled back and
+    every unit of the group gets the error, run or not). With `undo_if_busy`, a
+    unit that meets a busy lock undoes the whole transaction and raises
+    `_MetBusyLock`, nobody told: the caller hands the group to a thread that may
+    wait.
     """
     outcomes: list[tuple[_Unit, Any, BaseException | None]] = []
     # A unit alone needs no savepoint: if it fails, the transaction is its own.
     alone = len(group) == 1
-    for unit in group:
-        if not unit.future.set_running_or_notify_cancel():
-            continue
-        if not alone:
-            raw.execute("SAVEPOINT huarong_unit")
-        try:
-            result = unit.context.run(drive, unit.fn(ThreadConnection(raw)))
-        except BaseException as exc:  # handed to the caller, never swallowed
-            if undo_if_busy and isinstance(exc, DatabaseBusy):
-                raw.execute("ROLLBACK")
-                raise _MetBusyLock from None
-            if alone:
-                raw.execute("ROLLBACK")
-                unit.future.set_exception(exc)
-                return None
-            raw.execute("ROLLBACK TO SAVEPOINT huarong_unit")
-            raw.execute("RELEASE SAVEPOINT huarong_unit")
-            outcomes.append((unit, None, exc))
-        else:
-            if not alone:
-                raw.execute("RELEASE SAVEPOINT huarong_unit")
-            outcomes.append((unit, result, None))
     try:
+        for unit in group:
+            if not unit.future.set_running_or_notify_cancel():
+                continue
+            if not alone:
+                raw.execute("SAVEPOINT huarong_unit")
+            try:
+                result = unit.context.run(drive, unit.fn(ThreadConnection(raw)))
+            except BaseException as exc:  # handed to the caller, never swallowed
+                if undo_if_busy and isinstance(exc, DatabaseBusy):
+                    raw.execute("ROLLBACK")
+                    raise _MetBusyLock from None
+                if alone:
+                    raw.execute("ROLLBACK")
+                    unit.future.set_exception(exc)
+                    return None
+                raw.execute("ROLLBACK TO SAVEPOINT huarong_unit")
+                raw.execute("RELEASE SAVEPOINT huarong_unit")
+                outcomes.append((unit, None, exc))
+            else:
+                if not alone:
+                    raw.execute("RELEASE SAVEPOINT huarong_unit")
+                outcomes.append((unit, result, None))
         raw.execute("COMMIT")
     except sqlite3.Error as exc:
-        raw.execute("ROLLBACK")
         error = _translate(exc)
-        for unit, _, _ in outcomes:
-            unit.future.set_exception(error)
+        if raw.in_transaction:
+            try:
+                raw.execute("ROLLBACK")
+            except sqlite3.Error as undo:  # the callers hear the first error
+                log.error("storage.sqlite.rollback_failed", error=str(undo), after=str(exc))
+        for unit in group:  # those that ran, the one running, and those not yet begun
+            _fail(unit.future, error)
         return None
     return outcomes
 

@@ -234,7 +234,7 @@ async def test_no_text_crashes_the_conversation(
 async def test_a_page_word_steps_past_optional_arguments(database_url: str) -> None:
     from huarong_core.conversation.arguments import Word, arg, page_arg, parse_arguments
     from huarong_core.conversation.engine import ChoiceMemory
-    from huarong_core.conversation.turn import Turn
+    from huarong_core.conversation.turn import Sender, Turn
     from huarong_core.conversation.values import Incoming
 
     async with open_test_community(database_url) as (_, handle):
@@ -242,7 +242,12 @@ async def test_a_page_word_steps_past_optional_arguments(database_url: str) -> N
         await chat.say("u", "/start")
         profile = await handle.execute(FindMemberByIdentity("console", "u"), actor=SYSTEM)
         turn = Turn(
-            handle, Incoming("console", "u", "u", "x", ""), profile, "en", None, ChoiceMemory()
+            handle,
+            Incoming("console", "u", "u", "x", ""),
+            Sender.of(profile),
+            "en",
+            None,
+            ChoiceMemory(),
         )
         params = [arg(Word("text"), optional=True), page_arg()]
         assert await parse_arguments(turn, params, "p3") == {"text": None, "page": 3}

@@ -24,6 +24,7 @@ from huarong_core import (
     UpdateMember,
     UpdateOrganization,
 )
+from huarong_core.domain.members import IdentityRef
 from huarong_core.errors import (
     AlreadyExists,
     DuplicateIdentity,
@@ -189,6 +190,15 @@ async def test_identities_are_unique_per_platform(community: Pair) -> None:
         await handle.execute(LinkIdentity(staff.member_id, "telegram", "7"), actor=alice)
     found = await handle.execute(FindMemberByIdentity("telegram", "42"), actor=SYSTEM)
     assert found.member.id == alice.member_id
+    assert IdentityRef("telegram", "42") in {i.ref for i in found.identities}
+    # Without details (the chat layer, every message): the same member and roles only.
+    lean = await handle.execute(FindMemberByIdentity("telegram", "42", details=False), actor=SYSTEM)
+    assert (lean.member, lean.organization, lean.grants) == (
+        found.member,
+        found.organization,
+        found.grants,
+    )
+    assert (lean.identities, lean.honours) == ((), ())
     removed = await handle.execute(UnlinkIdentity("telegram", "42"), actor=alice)
     assert removed.ref.external_id == "42"
     with pytest.raises(NotFound):

@@ -247,3 +247,29 @@ async def test_a_shared_commit_that_meets_a_busy_lock_is_undone_and_run_on_a_thr
         assert await db.run_read(_count) == 2  # each once: the first try left nothing
     finally:
         await db.stop()
+
+
+async def test_a_unit_that_breaks_the_shared_transaction_fails_its_group_and_nobody_waits(
+    sqlite_url: str,
+) -> None:
+    db = await open_database(sqlite_url)
+    try:
+
+        async def rude(conn: Connection) -> None:
+            await conn.execute("ROLLBACK")  # ends the group's transaction under the others
+
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(
+                db.run(_insert("first"), quick=True),
+                db.run(rude, quick=True),
+                db.run(_insert("never"), quick=True),
+                return_exceptions=True,
+            ),
+            timeout=5,
+        )
+        assert all(isinstance(outcome, Exception) for outcome in outcomes)
+        assert await db.run_read(_count) == 0  # nothing of the group stands
+        await db.run(_insert("after"), quick=True)  # and the connection is usable again
+        assert await db.run_read(_count) == 1
+    finally:
+        await db.stop()

@@ -121,7 +121,7 @@ def _leads(turn: Turn, club: Club) -> bool:
     scopes = [Scope.club(club.key)]
     if club.station is not None:
         scopes.append(Scope.station(club.station))
-    return any(permits(turn.profile.grants, Permission.LEAD_CLUBS, s) for s in scopes)
+    return any(permits(turn.sender.grants, Permission.LEAD_CLUBS, s) for s in scopes)
 
 
 async def _my_memberships(turn: Turn) -> dict[str, MembershipStatus]:
@@ -423,7 +423,7 @@ async def unbind(turn: Turn, args: Mapping[str, Any]) -> Outcome:
 def _club_station(turn: Turn) -> str | None:
     """Where a new club belongs: nowhere for community-wide staff, else the station
     the sender manages clubs for (the core checks the right)."""
-    grants = turn.profile.grants
+    grants = turn.sender.grants
     if permits(grants, Permission.MANAGE_CLUBS, Scope.community()):
         return None
     stations = sorted(

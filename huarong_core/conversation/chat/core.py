@@ -132,7 +132,7 @@ async def help_(turn: Turn, args: Mapping[str, Any]) -> Outcome:
 
 @route("me", "我", family="me", personal=True, aliases=["profile", "我的"])
 async def me(turn: Turn, args: Mapping[str, Any]) -> Outcome:
-    profile = turn.profile
+    profile = await turn.full_profile()
     member = profile.member
     lines = [Text("chat.me.name", {"name": member.display_name, "id": member.id})]
     if profile.organization is not None:

@@ -222,7 +222,7 @@ def default_organizer(turn: Turn) -> str:
     """The bound club in its group, else where the sender may run gatherings."""
     if turn.club is not None:
         return f"club:{turn.club.key}"
-    for grant in turn.profile.grants:
+    for grant in turn.sender.grants:
         if not permits((grant,), MANAGE, None):
             continue
         if grant.scope.kind is ScopeKind.COMMUNITY:

@@ -90,7 +90,7 @@ def _linked(turn: Turn, result: LinkResult) -> Message:
 )
 async def unlink(turn: Turn, args: Mapping[str, Any]) -> Outcome:
     ref = IdentityRef(args["link_platform"], args["link_account"])
-    own = {i.ref for i in turn.profile.identities}
+    own = {i.ref for i in (await turn.full_profile()).identities}
     if own == {ref}:
         # The core would let it go, and the next message from it would start a new,
         # empty member: a member keeps at least one account here.

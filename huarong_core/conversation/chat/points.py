@@ -320,7 +320,7 @@ async def _resolve_board(turn: Turn, choice: BoardChoice) -> tuple[str | None, T
         return None, Text("chat.points.board_season")
     if board is Board.ORGANIZATION:
         if choice.key is None:
-            organization = turn.profile.organization
+            organization = turn.sender.organization
             if organization is None:
                 return turn.say("chat.points.no_organization")
             return str(organization.id), Text(
@@ -351,7 +351,7 @@ async def rank(turn: Turn, args: Mapping[str, Any]) -> Outcome:
         choices = [chosen]
     else:
         choices = [BoardChoice(Board.ALL_TIME, None), BoardChoice(Board.SEASON, None)]
-        if turn.profile.organization is not None:
+        if turn.sender.organization is not None:
             choices.append(BoardChoice(Board.ORGANIZATION, None))
         choices.extend(BoardChoice(Board.CATEGORY, c) for c in sorted(turn.member.categories))
     lines: list[Text] = []

@@ -266,11 +266,11 @@ def _first_of_month(turn: Turn) -> date:
 
 def _own_station(turn: Turn) -> str | None:
     """The station whose figures a station's staff see by default (they see no others)."""
-    if permits(turn.profile.grants, Permission.VIEW_REPORTS, Scope.community()):
+    if permits(turn.sender.grants, Permission.VIEW_REPORTS, Scope.community()):
         return None
     stations = {
         g.scope.key
-        for g in turn.profile.grants
+        for g in turn.sender.grants
         if g.scope.kind is ScopeKind.STATION and permits((g,), Permission.VIEW_REPORTS, g.scope)
     }
     return next(iter(stations)) if len(stations) == 1 else None
