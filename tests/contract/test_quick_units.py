@@ -5,17 +5,27 @@ of the loop committed together), handed to its threads when not."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from huarong_core.errors import ConstraintViolation
-from huarong_core.storage import Connection, open_database
+from huarong_core.storage import Connection, Database, open_database
 
 MEMORY = "sqlite:///:memory:"
+
+
+@contextlib.asynccontextmanager
+async def _opened(url: str) -> AsyncIterator[Database]:
+    db = await open_database(url)
+    try:
+        yield db
+    finally:
+        await db.stop()
 
 
 async def _count(conn: Connection) -> int:
@@ -42,8 +52,7 @@ def quick_url(request: pytest.FixtureRequest) -> str:
 
 
 async def test_a_quick_unit_commits_and_a_failing_one_changes_nothing(quick_url: str) -> None:
-    db = await open_database(quick_url)
-    try:
+    async with _opened(quick_url) as db:
         await db.run(_insert("a"), quick=True)
 
         async def twice(conn: Connection) -> None:
@@ -66,16 +75,13 @@ async def test_a_quick_unit_commits_and_a_failing_one_changes_nothing(quick_url:
         )
         assert len(outcomes) == 40
         assert await db.run_read(_count, quick=True) == 41
-    finally:
-        await db.stop()
 
 
 @pytest.mark.parametrize("url", ["file", "memory"])
 async def test_quick_work_runs_on_the_callers_thread_when_the_connection_is_free(
     url: str, sqlite_url: str
 ) -> None:
-    db = await open_database(sqlite_url if url == "file" else MEMORY)
-    try:
+    async with _opened(sqlite_url if url == "file" else MEMORY) as db:
         here = threading.current_thread().name
         assert await db.run(_insert("a"), quick=True) == here
         assert await db.run(_insert("b")) == "huarong-sqlite-writer"
@@ -89,15 +95,12 @@ async def test_quick_work_runs_on_the_callers_thread_when_the_connection_is_free
         before = await db.commit_generation()
         await db.run(_insert("c"), quick=True)
         assert await db.commit_generation() != before  # cached reads see quick commits
-    finally:
-        await db.stop()
 
 
 async def test_a_quick_unit_waits_for_a_transaction_that_holds_the_writer(
     sqlite_url: str,
 ) -> None:
-    db = await open_database(sqlite_url)
-    try:
+    async with _opened(sqlite_url) as db:
         async with db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO id_counters (community_id, name, value) VALUES (0, 'first', 1)"
@@ -107,8 +110,6 @@ async def test_a_quick_unit_waits_for_a_transaction_that_holds_the_writer(
             assert not queued.done()  # not run inline beside the open transaction
         assert await queued == "huarong-sqlite-writer"
         assert await db.run_read(_count) == 2
-    finally:
-        await db.stop()
 
 
 async def test_another_process_holding_the_write_lock_never_blocks_the_loop(
@@ -146,8 +147,7 @@ async def test_quick_work_that_meets_a_busy_lock_midway_is_undone_and_retried_on
 ) -> None:
     from huarong_core.errors import DatabaseBusy
 
-    db = await open_database(sqlite_url)
-    try:
+    async with _opened(sqlite_url) as db:
         attempts: list[str] = []
 
         async def unit(conn: Connection) -> str:
@@ -164,8 +164,6 @@ async def test_quick_work_that_meets_a_busy_lock_midway_is_undone_and_retried_on
         assert await run(unit, quick=True) != threading.current_thread().name
         assert len(attempts) == 2
         assert await db.run_read(_count) == (1 if write else 0)  # the first try left nothing
-    finally:
-        await db.stop()
 
 
 @pytest.mark.parametrize("url", ["file", "memory"])
@@ -174,21 +172,17 @@ async def test_quick_units_asked_for_in_one_turn_share_one_commit(
 ) -> None:
     from huarong_core.storage.sqlite import PROCESS_COMMITS
 
-    db = await open_database(sqlite_url if url == "file" else MEMORY)
-    try:
+    async with _opened(sqlite_url if url == "file" else MEMORY) as db:
         before = PROCESS_COMMITS.value
         here = threading.current_thread().name
         threads = await asyncio.gather(*(db.run(_insert(f"t{n}"), quick=True) for n in range(10)))
         assert threads == [here] * 10
         assert PROCESS_COMMITS.value == before + 1  # one COMMIT (one WAL write) for all ten
         assert await db.run_read(_count, quick=True) == 10
-    finally:
-        await db.stop()
 
 
 async def test_a_failing_unit_in_a_shared_commit_undoes_only_itself(sqlite_url: str) -> None:
-    db = await open_database(sqlite_url)
-    try:
+    async with _opened(sqlite_url) as db:
         await db.run(_insert("taken"), quick=True)
 
         async def half_done(conn: Connection) -> None:
@@ -216,8 +210,6 @@ async def test_a_failing_unit_in_a_shared_commit_undoes_only_itself(sqlite_url: 
             return [r["name"] for r in rows]
 
         assert await db.run_read(names) == ["after", "before", "taken"]
-    finally:
-        await db.stop()
 
 
 async def test_a_shared_commit_that_meets_a_busy_lock_is_undone_and_run_on_a_thread(
@@ -225,8 +217,7 @@ async def test_a_shared_commit_that_meets_a_busy_lock_is_undone_and_run_on_a_thr
 ) -> None:
     from huarong_core.errors import DatabaseBusy
 
-    db = await open_database(sqlite_url)
-    try:
+    async with _opened(sqlite_url) as db:
         tries = 0
 
         async def busy_once(conn: Connection) -> str:
@@ -245,15 +236,12 @@ async def test_a_shared_commit_that_meets_a_busy_lock_is_undone_and_run_on_a_thr
         assert first == second == "huarong-sqlite-writer"  # both again, where waiting is allowed
         assert tries == 2
         assert await db.run_read(_count) == 2  # each once: the first try left nothing
-    finally:
-        await db.stop()
 
 
 async def test_a_unit_that_breaks_the_shared_transaction_fails_its_group_and_nobody_waits(
     sqlite_url: str,
 ) -> None:
-    db = await open_database(sqlite_url)
-    try:
+    async with _opened(sqlite_url) as db:
 
         async def rude(conn: Connection) -> None:
             await conn.execute("ROLLBACK")  # ends the group's transaction under the others
@@ -271,5 +259,3 @@ async def test_a_unit_that_breaks_the_shared_transaction_fails_its_group_and_nob
         assert await db.run_read(_count) == 0  # nothing of the group stands
         await db.run(_insert("after"), quick=True)  # and the connection is usable again
         assert await db.run_read(_count) == 1
-    finally:
-        await db.stop()

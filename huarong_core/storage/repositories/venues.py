@@ -107,12 +107,18 @@ class VenueRepository:
             " AND status = 'confirmed' AND starts_at < $4 AND ends_at > $3"
         )
         args: list[object] = [self._cid, venue_key, starts_at, ends_at]
-        # The lower bound keeps the walk over the venue's bookings to this span.
-        earliest = await earliest_start(self._conn, self._cid, "venue_bookings", starts_at)
-        if earliest is not None:  # (none when no booking was ever made)
-            args.append(earliest)
-            sql += f" AND starts_at >= ${len(args)}"
+        sql = await self._started_since(sql, args, starts_at)
         return _in_order(await self._conn.fetch(sql, *args))
+
+    async def _started_since(self, sql: str, args: list[object], opens: datetime) -> str:
+        """`sql` with a lower bound on start time, so that a window walks the index
+        over itself only: nothing that started one longest booking before `opens`
+        is still going on then (no bound while no booking was ever made)."""
+        earliest = await earliest_start(self._conn, self._cid, "venue_bookings", opens)
+        if earliest is None:
+            return sql
+        args.append(earliest)
+        return f"{sql} AND starts_at >= ${len(args)}"
 
     async def add(
         self,
@@ -214,10 +220,7 @@ class VenueRepository:
             " AND ends_at > $2"
         )
         args: list[object] = [self._cid, starts]
-        earliest = await earliest_start(self._conn, self._cid, "venue_bookings", starts)
-        if earliest is not None:  # (none when no booking was ever made)
-            args.append(earliest)
-            sql += f" AND starts_at >= ${len(args)}"
+        sql = await self._started_since(sql, args, starts)
         if ends is not None:
             args.append(ends)
             sql += f" AND starts_at < ${len(args)}"
