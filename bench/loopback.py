@@ -40,7 +40,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from huarong_core.serve import freeze_startup_heap
+from huarong_core.serve import tune_garbage_collector
 
 __all__ = [
     "PROFILING",
@@ -94,10 +94,10 @@ def say(value: Mapping[str, Any]) -> None:
 
 
 def ready(value: Mapping[str, Any]) -> None:
-    """A server's set-up is over: freeze its start-up heap as `huarong serve` does
-    (every row alike, so no row's full garbage collections walk its imports), then
-    tell the driver how to reach it."""
-    freeze_startup_heap()
+    """A server's set-up is over: tune its garbage collector as `huarong serve` does
+    (every row alike: its start-up heap frozen, young passes less often), then tell
+    the driver how to reach it."""
+    tune_garbage_collector()
     say(value)
 
 

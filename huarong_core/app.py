@@ -449,11 +449,11 @@ async def _context(repos: Repositories, community: Community, actor: Actor, now:
     """Who acts, with what roles: a member must exist and be active."""
     if actor.member_id is None:
         return Context(repos, community, actor, (), now)
-    member = await repos.members.get(actor.member_id)
-    if member is None:
+    found = await repos.members.acting(actor.member_id)
+    if found is None:
         raise NotFound(entity="member", ref=f"#{actor.member_id}")
+    member, grants = found
     if not member.is_active:
         raise MemberInactive(member_id=member.id, status=member.status.value)
-    grants = await repos.roles.for_member(member.id)
     implicit = RoleGrant(member.id, Role.MEMBER, Scope.community(), GrantSource.MANUAL)
     return Context(repos, community, actor, (*grants, implicit), now, acting=member)

@@ -593,12 +593,12 @@ async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
 
 async def cmd_serve(args: argparse.Namespace, out: Output) -> int:
     """Run every configured adapter (bots, the portal) and the background loops."""
-    from huarong_core.serve import freeze_startup_heap, serve
+    from huarong_core.serve import serve, tune_garbage_collector
 
     media = os.environ.get("HUARONG_MEDIA") or None
     async with Huarong(args.db, media_dir=media) as huarong:
         handle = await huarong.community(args.community)
-        ran = await serve(huarong, handle, os.environ, on_started=freeze_startup_heap)
+        ran = await serve(huarong, handle, os.environ, on_started=tune_garbage_collector)
     if not ran:
         sys.stderr.write(out.t("cli.serve.nothing") + "\n")
         return 1

@@ -32,8 +32,8 @@ __all__ = [
     "Service",
     "ServiceFactory",
     "find_services",
-    "freeze_startup_heap",
     "serve",
+    "tune_garbage_collector",
 ]
 
 log = structlog.get_logger(__name__)
@@ -79,7 +79,7 @@ async def serve(
     With nothing configured it returns at once with no names. The loops stop
     after the services, so replies in flight still get their notifications
     recorded and sent. `on_started` runs once every service has started
-    (`huarong serve` freezes its start-up heap there: `freeze_startup_heap`).
+    (`huarong serve` tunes its garbage collector there: `tune_garbage_collector`).
     """
     services: list[tuple[str, Service]] = []
     for name, factory in factories if factories is not None else find_services():
@@ -106,18 +106,29 @@ async def serve(
     return [name for name, _ in services]
 
 
-def freeze_startup_heap() -> None:
+YOUNG_OBJECTS_BEFORE_COLLECTING = 20_000
+"""Container objects allocated (net) before a young-generation collection; Python's
+default is 700. Handling a request or an update makes no reference cycles in its
+steady state (measured with `gc.callbacks`: nothing collected), so each pass only
+walked live objects: ≈ 6 µs of CPU per web request, with start-up frozen."""
+
+
+def tune_garbage_collector() -> None:
     """Keep what start-up built (modules, catalogs, routes, configuration) out of the
-    garbage collector's full passes: `gc.freeze()` after one last collection.
+    garbage collector's full passes (`gc.freeze()` after one last collection), and
+    collect the young generation less often.
 
     A full pass walks every tracked object; with the start-up heap in it, one
     took tens of milliseconds on the event loop (every answer in flight waited),
-    and they come every few thousand chat messages. For a process that owns its
-    heap (`huarong serve`), not for a library call inside someone else's app.
+    and they came every few thousand chat messages. Young passes came every few
+    dozen requests and found nothing to free. For a process that owns its heap
+    (`huarong serve`), not for a library call inside someone else's app.
     """
     gc.collect()
     gc.freeze()
-    log.debug("serve.heap_frozen", objects=gc.get_freeze_count())
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_OBJECTS_BEFORE_COLLECTING, middle, old)
+    log.debug("serve.collector_tuned", frozen=gc.get_freeze_count())
 
 
 def _stop_on_signals() -> asyncio.Event:

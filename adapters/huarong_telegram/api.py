@@ -19,9 +19,11 @@ from typing import Any, Final, Self
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 import structlog
 from yarl import URL
 
+from huarong_core.json_text import to_json as json_bytes
 from huarong_telegram.types import (
     BotCommand,
     File,
@@ -254,7 +256,7 @@ class BotApi:
         try:
             async with self._client().post(
                 self._url(method),
-                data=json.dumps(body, ensure_ascii=False).encode(),
+                data=json_bytes(body),
                 headers=JSON_HEADERS,
                 timeout=_client_timeout(timeout or self.timeout),
             ) as response:
@@ -568,9 +570,12 @@ def edit_message_text_params(
 
 def _decode(raw: bytes) -> dict[str, Any] | None:
     try:
-        answer = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
+        answer = orjson.loads(raw)  # Telegram's integers fit in 64 bits
+    except orjson.JSONDecodeError:
+        try:  # what orjson refuses and the standard library takes (a lone surrogate)
+            answer = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return None
     return answer if isinstance(answer, dict) and isinstance(answer.get("ok"), bool) else None
 
 

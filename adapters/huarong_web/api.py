@@ -30,6 +30,7 @@ from aiohttp import web
 from huarong_core import CommunityHandle, Delivery
 from huarong_core.commands import Command
 from huarong_core.inbox import AdapterState
+from huarong_core.json_text import to_json
 from huarong_core.services.registry import handler_for
 from huarong_web.auth import ADAPTER, Principal, csrf_ok
 from huarong_web.keys import PRINCIPAL
@@ -41,7 +42,9 @@ __all__ = [
     "ApiRoute",
     "Export",
     "command_handler",
+    "json_object",
     "json_response",
+    "read_body",
     "read_json",
 ]
 
@@ -57,9 +60,9 @@ _IMMUTABLE = (str, int, float, enum.Enum, date, time, timedelta, Fraction, froze
 date; a frozenset's items are such values too)."""
 _DECODED_LIMIT = 256
 """Remembered texts per route: past that, the memory starts afresh."""
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
-"""One encoder for every answer (`json.dumps` with arguments makes one per call); answers
-are trees cattrs made, never cyclic, so the circularity check would only cost time."""
+_REMEMBERED_BODY = 512
+"""Bodies up to this many bytes may key a remembered command."""
+_JSON_TYPES = ("application/json", "application/merge-patch+json")
 
 
 @attrs.frozen
@@ -192,6 +195,29 @@ def command_handler(route: ApiRoute, handle: CommunityHandle, max_body_bytes: in
                 built.clear()
             built[tuple(ready.items())] = command
 
+    # Bodies: the same small body sent to the same path builds the same command
+    # (an RSVP's `{"answer": "going"}`, a join's `{}`), kept when every field of
+    # the command is an immutable value (so two requests may share it).
+    from_bodies: dict[tuple[tuple[tuple[str, Any], ...], bytes], Command[Any]] = {}
+
+    def command_from_body(ready: dict[str, Any], body: bytes) -> Command[Any]:
+        try:
+            key = (tuple(ready.items()), body)
+            command = from_bodies.get(key)
+        except TypeError:  # an unhashable value from the route: built afresh
+            key, command = None, None
+        if command is not None:
+            return command
+        try:
+            command = cast(Command[Any], build(route.command, json_object(body), "", ready))
+        except DecodeError as exc:
+            raise from_decode_error(exc) from exc
+        if key is not None and len(body) <= _REMEMBERED_BODY and _immutable(command):
+            if len(from_bodies) >= _DECODED_LIMIT:
+                from_bodies.clear()
+            from_bodies[key] = command
+        return command
+
     async def handler(request: web.Request) -> web.StreamResponse:
         principal: Principal = request[PRINCIPAL]
         actor = require_actor(principal, request)
@@ -204,7 +230,7 @@ def command_handler(route: ApiRoute, handle: CommunityHandle, max_body_bytes: in
         if route.me is not None:
             ready[route.me] = principal.member_id
         wanted = request.query.get("format")
-        raw: dict[str, Any] = {}
+        command: Command[Any] | None = None
         if in_query:
             for name in set(request.query.keys()):
                 if name in ("format", "access_token") or name.startswith("_"):
@@ -218,16 +244,16 @@ def command_handler(route: ApiRoute, handle: CommunityHandle, max_body_bytes: in
                 except DecodeError as exc:
                     raise from_decode_error(exc, where="query") from exc
             body = b""
-        else:
-            body, raw = await read_json(request, max_body_bytes)
-        command = built_command(ready) if in_query else None
-        if command is None:
-            try:
-                command = build(route.command, raw, "", ready)
-            except DecodeError as exc:
-                raise from_decode_error(exc) from exc
-            if in_query:
+            command = built_command(ready)
+            if command is None:
+                try:
+                    command = build(route.command, {}, "", ready)
+                except DecodeError as exc:
+                    raise from_decode_error(exc) from exc
                 remember_command(ready, command)
+        else:
+            body = await read_body(request, max_body_bytes)
+            command = command_from_body(ready, body)
         export = _export_for(route, wanted)  # a bad `format` is refused before anything runs
         delivery = (
             await idempotency(request, principal, handle, body, replayable=remembered)
@@ -272,7 +298,7 @@ def _answer_kept(
     its id from being reused by another."""
     kept = encoded.get(id(result))
     if kept is None or kept[0] is not result:
-        body = _JSON.encode(converter.unstructure(result, result_type)).encode()
+        body = to_json(converter.unstructure(result, result_type))
         if len(encoded) >= _ENCODED_LIMIT:
             encoded.clear()
         kept = encoded[id(result)] = (result, body, _etag_of(body))
@@ -312,6 +338,13 @@ def _export_for(route: ApiRoute, wanted: str | None) -> Export | None:
 async def read_json(request: web.Request, limit: int | None = None) -> tuple[bytes, dict[str, Any]]:
     """The body (at most `limit` bytes, by default the app's `max_body_bytes`) as a JSON
     object; an empty body is an empty object."""
+    body = await read_body(request, limit)
+    return body, json_object(body)
+
+
+async def read_body(request: web.Request, limit: int | None = None) -> bytes:
+    """The body as sent (at most `limit` bytes, by default the app's `max_body_bytes`),
+    refused unless it is empty or declared as JSON; `json_object` parses it."""
     if limit is None:
         from huarong_web.keys import SETTINGS
 
@@ -324,10 +357,15 @@ async def read_json(request: web.Request, limit: int | None = None) -> tuple[byt
         body = await request.content.readexactly(length) if length else b""
     else:
         body = await _read_limited(request, limit)
-    if not body.strip():
-        return body, {}
-    if request.content_type not in ("application/json", "application/merge-patch+json"):
+    if body.strip() and request.content_type not in _JSON_TYPES:
         raise WebProblem(415, "not_json")
+    return body
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """A body `read_body` accepted, as a JSON object; an empty body is an empty object."""
+    if not body.strip():
+        return {}
     try:
         parsed = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -336,7 +374,15 @@ async def read_json(request: web.Request, limit: int | None = None) -> tuple[byt
         raise WebProblem(
             422, "invalid_request", fields=(("", "wrong_type", {"expected": "object"}),)
         )
-    return body, parsed
+    return parsed
+
+
+def _immutable(command: Command[Any]) -> bool:
+    """Every field of `command` a value no handler could change (see `_IMMUTABLE`)."""
+    return all(
+        value is None or isinstance(value, _IMMUTABLE)
+        for value in attrs.astuple(cast(Any, command), recurse=False)
+    )
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes:
@@ -384,7 +430,7 @@ async def idempotency(
 
 def json_response(request: web.Request, data: Any, status: int = 200) -> web.Response:
     response = web.Response(
-        body=_JSON.encode(data).encode(),
+        body=to_json(data),
         status=status,
         content_type="application/json",
     )

@@ -15,7 +15,7 @@ from huarong_core.errors import DuplicateIdentity, NotFound, PermissionDenied, T
 from huarong_core.events import IdentityLinked, IdentityUnlinked
 from huarong_core.i18n import SUPPORTED_LOCALES
 from huarong_core.services.context import Context
-from huarong_core.services.members import create_member, get_member, profile
+from huarong_core.services.members import create_member, get_member, profile, profile_of
 from huarong_core.services.registry import handles
 
 MAX_CHAT_NAME = 64
@@ -71,7 +71,7 @@ async def register_chat_member(ctx: Context, cmd: RegisterChatMember) -> MemberP
     ref = IdentityRef(cmd.platform, cmd.external_id)
     existing = await ctx.repos.identities.get(ref)
     if existing is not None:
-        return await profile(ctx, await get_member(ctx, existing.member_id))
+        return await profile_of(ctx, existing.member_id)
     name = " ".join(cmd.display_name.split())[:MAX_CHAT_NAME] or cmd.external_id[:MAX_CHAT_NAME]
     default = ctx.community.default_category
     locale = cmd.locale if cmd.locale in SUPPORTED_LOCALES else None

@@ -19,7 +19,7 @@ from huarong_core.commands import (
     UpdateMember,
 )
 from huarong_core.domain.members import IdentityRef, Member, MemberStatus
-from huarong_core.domain.roles import Permission
+from huarong_core.domain.roles import Permission, RoleGrant
 from huarong_core.domain.validation import require_key, require_locale, require_name
 from huarong_core.errors import AlreadyExists, InvalidValue, MemberInactive, NotFound
 from huarong_core.events import MemberRegistered, MemberStatusChanged, MemberUpdated
@@ -139,12 +139,28 @@ def _plain(value: object) -> object:
 async def profile(ctx: Context, member: Member, *, details: bool = True) -> MemberProfile:
     """The member with their organization and roles; with `details`, their identities
     and current honours too."""
+    grants = await ctx.repos.roles.for_member(member.id)
+    return await _profile(ctx, member, grants, details)
+
+
+async def profile_of(ctx: Context, member_id: int, *, details: bool = True) -> MemberProfile:
+    """`profile` of the member with this id (read with their roles in one statement)."""
+    found = await ctx.repos.members.acting(member_id)
+    if found is None:
+        raise NotFound(entity="member", ref=f"#{member_id}")
+    member, grants = found
+    return await _profile(ctx, member, grants, details)
+
+
+async def _profile(
+    ctx: Context, member: Member, held: list[RoleGrant], details: bool
+) -> MemberProfile:
     organization = (
         None
         if member.organization_id is None
         else await ctx.repos.organizations.get(member.organization_id)
     )
-    grants = tuple(await ctx.repos.roles.for_member(member.id))
+    grants = tuple(held)
     if not details:
         return MemberProfile(member=member, organization=organization, identities=(), grants=grants)
     today = ctx.community.local(ctx.now).date()
@@ -210,7 +226,7 @@ async def set_member_status(ctx: Context, cmd: SetMemberStatus) -> Member:
 async def get_member_profile(ctx: Context, cmd: GetMember) -> MemberProfile:
     if ctx.actor.member_id != cmd.member_id:
         ctx.require_anywhere(Permission.VIEW_MEMBERS)
-    return await profile(ctx, await get_member(ctx, cmd.member_id))
+    return await profile_of(ctx, cmd.member_id)
 
 
 @handles(FindMember, quick=True)
@@ -234,7 +250,7 @@ async def find_member_by_identity(ctx: Context, cmd: FindMemberByIdentity) -> Me
         raise NotFound(entity="identity", ref=str(ref))
     if ctx.actor.member_id != identity.member_id:
         ctx.require_anywhere(Permission.VIEW_MEMBERS)
-    return await profile(ctx, await get_member(ctx, identity.member_id), details=cmd.details)
+    return await profile_of(ctx, identity.member_id, details=cmd.details)
 
 
 @handles(ListMembers)

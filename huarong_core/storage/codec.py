@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from huarong_core.domain.text import LocalizedText
+from huarong_core.json_text import to_json_text
 
 
 @functools.lru_cache(maxsize=256)
@@ -45,7 +46,7 @@ def as_optional_datetime(value: Any) -> datetime | None:
 
 def dumps(value: Any) -> str:
     """JSON as stored: compact, keys sorted (stable for ETags and comparisons), UTF-8 kept."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return to_json_text(value, sort_keys=True)
 
 
 def loads(value: Any) -> Any:

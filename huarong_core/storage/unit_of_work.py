@@ -7,11 +7,10 @@ a redelivered input finds the delivery row written by the same commit.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, Self, TypeVar, overload
 
 import cattrs
 
@@ -42,6 +41,36 @@ from huarong_core.storage.repositories.timers import TimerRepository
 from huarong_core.storage.repositories.venues import VenueRepository
 from huarong_core.storage.repositories.volunteering import VolunteeringRepository
 
+_R = TypeVar("_R")
+
+
+class _made_on_first_use(Generic[_R]):
+    """A repository made on first use and kept on the instance.
+
+    `functools.cached_property` does the same but, before Python 3.12, takes a
+    lock on every first use; a unit of work belongs to one task, and the lock
+    cost more than the repository it guarded on a small command's path.
+    """
+
+    __slots__ = ("_make", "_name")
+
+    def __init__(self, make: Callable[[Any], _R]) -> None:
+        self._make = make
+        self._name = make.__name__
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> _R: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> _R | Self:
+        if instance is None:
+            return self
+        # No __set__: once kept in the instance's dict, lookups never reach here.
+        made = instance.__dict__[self._name] = self._make(instance)
+        return made
+
 
 class Repositories:
     """Every repository of one community, bound to one connection.
@@ -60,91 +89,91 @@ class Repositories:
         for name in _BOUND:
             self.__dict__.pop(name, None)
 
-    @functools.cached_property
+    @_made_on_first_use
     def communities(self) -> CommunityRepository:
         return CommunityRepository(self.conn)
 
-    @functools.cached_property
+    @_made_on_first_use
     def organizations(self) -> OrganizationRepository:
         return OrganizationRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def members(self) -> MemberRepository:
         return MemberRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def identities(self) -> IdentityRepository:
         return IdentityRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def roles(self) -> RoleRepository:
         return RoleRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def audit(self) -> AuditRepository:
         return AuditRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def outbox(self) -> OutboxRepository:
         return OutboxRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def deliveries(self) -> DeliveryRepository:
         return DeliveryRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def points(self) -> PointsRepository:
         return PointsRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def shop(self) -> ShopRepository:
         return ShopRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def clubs(self) -> ClubRepository:
         return ClubRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def venues(self) -> VenueRepository:
         return VenueRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def gatherings(self) -> GatheringRepository:
         return GatheringRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def contests(self) -> ContestRepository:
         return ContestRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def timers(self) -> TimerRepository:
         return TimerRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def requests(self) -> RequestRepository:
         return RequestRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def library(self) -> LibraryRepository:
         return LibraryRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def volunteering(self) -> VolunteeringRepository:
         return VolunteeringRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def aid(self) -> AidRepository:
         return AidRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def announcements(self) -> AnnouncementRepository:
         return AnnouncementRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def linking(self) -> LinkingRepository:
         return LinkingRepository(self.conn, self.community_id)
 
-    @functools.cached_property
+    @_made_on_first_use
     def access(self) -> AccessRepository:
         return AccessRepository(self.conn, self.community_id)
 

@@ -24,7 +24,8 @@ from huarong_core import (
     UpdateMember,
     UpdateOrganization,
 )
-from huarong_core.domain.members import IdentityRef
+from huarong_core.domain.members import IdentityRef, Member
+from huarong_core.domain.roles import RoleGrant
 from huarong_core.errors import (
     AlreadyExists,
     DuplicateIdentity,
@@ -33,6 +34,8 @@ from huarong_core.errors import (
     NotFound,
     PermissionDenied,
 )
+from huarong_core.storage import Connection
+from huarong_core.storage.unit_of_work import Repositories
 from huarong_core.testing import snapshot
 from tests.contract.conftest import SYSTEM, Pair, actor_for
 
@@ -285,3 +288,47 @@ async def test_events_reach_the_outbox_with_the_change(community: Pair) -> None:
     assert after == before + 1
     assert rows[0]["kind"] == "member.registered"
     assert f'"member_id":{member.id}' in rows[0]["payload"].replace(" ", "")
+
+
+async def test_the_acting_member_comes_with_categories_and_grants_in_one_read(
+    community: Pair,
+) -> None:
+    """`MemberRepository.acting` (every command's first read) agrees with the member
+    and role reads it replaces, whatever the number of categories and grants."""
+    huarong, handle = community
+    admin = await actor_for(handle, "admin")
+    plain = await handle.execute(RegisterMember("Plain", key="plain_acting"), actor=admin)
+    busy = await handle.execute(
+        RegisterMember(
+            "Busy", key="busy_acting", categories=frozenset({"employee", "party_member"})
+        ),
+        actor=admin,
+    )
+    for role, scope in (
+        (Role.STATION_STAFF, Scope.station("service")),
+        (Role.ADMIN, Scope.community()),
+        (Role.VOLUNTEER, Scope.station("service")),
+    ):
+        await handle.execute(GrantRole(busy.id, role, scope), actor=admin)
+
+    Read = tuple[tuple[Member, list[RoleGrant]] | None, Member | None, list[RoleGrant]]
+
+    async def read(conn: Connection) -> list[Read]:
+        repos = Repositories(conn, handle.community.id)
+        found: list[Read] = []
+        for member_id in (plain.id, busy.id, 999_999):
+            acting = await repos.members.acting(member_id)
+            alone = await repos.members.get(member_id)
+            grants = await repos.roles.for_member(member_id)
+            found.append((acting, alone, grants))
+        return found
+
+    (plain_found, busy_found, missing) = await huarong.db.run_read(read)
+    assert plain_found[0] == (plain_found[1], [])
+    assert busy_found[0] is not None
+    acting_member, acting_grants = busy_found[0]
+    assert acting_member == busy_found[1]
+    assert acting_member.categories == frozenset({"employee", "party_member"})
+    assert acting_grants == busy_found[2]
+    assert len(acting_grants) == 3
+    assert missing == (None, None, [])

@@ -10,7 +10,12 @@ from pathlib import Path
 from huarong_core import Actor, Huarong, parse_config
 from huarong_core.app import CommunityHandle
 from huarong_core.delivery import Sender
-from huarong_core.serve import Service, freeze_startup_heap, serve
+from huarong_core.serve import (
+    YOUNG_OBJECTS_BEFORE_COLLECTING,
+    Service,
+    serve,
+    tune_garbage_collector,
+)
 from huarong_core.testing import SAMPLE_COMMUNITY
 
 
@@ -61,9 +66,12 @@ async def test_the_start_hook_runs_once_every_service_has_started(tmp_path: Path
     assert log == ["start", "start", "started", "stop", "stop"]
 
 
-def test_freezing_the_startup_heap_keeps_it_out_of_full_collections() -> None:
+def test_tuning_the_collector_freezes_start_up_and_spaces_young_passes() -> None:
+    before = gc.get_threshold()
     try:
-        freeze_startup_heap()
+        tune_garbage_collector()
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (YOUNG_OBJECTS_BEFORE_COLLECTING, *before[1:])
     finally:
         gc.unfreeze()
+        gc.set_threshold(*before)

@@ -260,6 +260,28 @@ async def test_a_body_that_is_not_json_is_a_415(world: WebWorld) -> None:
     assert await balance(world, MEMBER) == before
 
 
+async def test_a_body_sent_again_is_checked_again_and_acts_again(world: WebWorld) -> None:
+    """The handler keeps the command a small body built; the same bytes sent again
+    still pass every check (type, content) and act again: nothing is answered
+    from memory."""
+    admin = await world.as_role("admin")
+    before = await balance(world, MEMBER)
+    request = award()
+    body = json.dumps(request.body).encode()
+    for _ in range(2):
+        sent = await send_raw(admin, request, body, "application/json")
+        assert sent.status == 201, await sent.text()
+    assert await balance(world, MEMBER) == before + 10
+    await problem(await send_raw(admin, request, body, "text/plain"), 415, "not_json")
+    unknown = json.dumps({**(request.body or {}), "colour": "red"}).encode()
+    for _ in range(2):
+        refused = await problem(
+            await send_raw(admin, request, unknown, "application/json"), 422, "invalid_request"
+        )
+        assert refused["errors"][0]["pointer"] == "/colour"
+    assert await balance(world, MEMBER) == before + 10
+
+
 LIMIT = 200
 
 

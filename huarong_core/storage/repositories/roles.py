@@ -10,13 +10,18 @@ from huarong_core.storage.codec import as_datetime
 
 
 def _grant(row: Row) -> RoleGrant:
+    return grant_from(row, int(row["member_id"]))
+
+
+def grant_from(row: Row, member_id: int, prefix: str = "") -> RoleGrant:
+    """A grant from a row of `role_grants` whose columns carry `prefix` (a join's)."""
     return RoleGrant(
-        member_id=int(row["member_id"]),
-        role=Role(row["role"]),
-        scope=Scope(ScopeKind(row["scope_kind"]), row["scope_key"]),
-        source=GrantSource(row["source"]),
-        granted_at=as_datetime(row["granted_at"]),
-        granted_by=row["granted_by"],
+        member_id=member_id,
+        role=Role(row[prefix + "role"]),
+        scope=Scope(ScopeKind(row[prefix + "scope_kind"]), row[prefix + "scope_key"]),
+        source=GrantSource(row[prefix + "source"]),
+        granted_at=as_datetime(row[prefix + "granted_at"]),
+        granted_by=row[prefix + "granted_by"],
     )
 
 
