@@ -328,8 +328,7 @@ def _run_together(
     raw: sqlite3.Connection, group: Sequence[_Unit], *, undo_if_busy: bool = False
 ) -> list[tuple[_Unit, Any, BaseException | None]] | None:
     """Run `group` in the transaction the caller began, each unit in a savepoint of
-    its own (a failing unit rolls back only itself, to the innermost savepoint of
-    the name), and commit: each unit's
+    its own (a failing unit rolls back only itself), and commit: each unit's
     outcome. None when nothing stands and every caller was told why: a lone unit
     failed, or SQLite did (the COMMIT, a savepoint: everything is rolled back and
     every unit of the group gets the error, run or not). With `undo_if_busy`, a
@@ -360,11 +359,10 @@ def _run_together(
                 raw.execute("RELEASE SAVEPOINT huarong_unit")
                 outcomes.append((unit, None, exc))
             else:
-                if not alone and not raw.in_transaction:
-                    # It ended the transaction under the units before it: none stands.
-                    raise sqlite3.OperationalError("a unit of work ended the shared transaction")
-                # Left open: the next unit's savepoint nests inside it, and COMMIT
-                # releases them all (a RELEASE per unit was a statement for nothing).
+                if not alone:
+                    # Released at once: left open, the savepoints of a group nest, and
+                    # SQLite then journals far more (≈ 35 µs of CPU more per unit).
+                    raw.execute("RELEASE SAVEPOINT huarong_unit")
                 outcomes.append((unit, result, None))
         raw.execute("COMMIT")
     except sqlite3.Error as exc:
