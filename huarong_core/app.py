@@ -12,6 +12,7 @@ answer without changing anything.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, date, datetime, timedelta
@@ -455,5 +456,10 @@ async def _context(repos: Repositories, community: Community, actor: Actor, now:
     member, grants = found
     if not member.is_active:
         raise MemberInactive(member_id=member.id, status=member.status.value)
-    implicit = RoleGrant(member.id, Role.MEMBER, Scope.community(), GrantSource.MANUAL)
-    return Context(repos, community, actor, (*grants, implicit), now, acting=member)
+    return Context(repos, community, actor, (*grants, _member_role(member.id)), now, acting=member)
+
+
+@functools.lru_cache(maxsize=4096)
+def _member_role(member_id: int) -> RoleGrant:
+    """The role every active member holds, held by no row; the same value each time."""
+    return RoleGrant(member_id, Role.MEMBER, Scope.community(), GrantSource.MANUAL)

@@ -238,7 +238,7 @@ def _middleware(app: web.Application) -> Middleware:
         origin = request.headers.get("Origin")
         if origin is not None and origin != "null" and not _same_origin(request, origin):
             raise WebProblem(403, "cross_site")
-        address = client_address(request)
+        address = _client_address(request, settings.trust_forwarded)
         waits = [limiter.take("write-ip", address, settings.write_limit_per_ip)]
         if principal.signed_in:
             waits.append(
@@ -322,7 +322,11 @@ def client_address(request: web.Request) -> str:
     entries are whatever the client sent, and trusting the first would let
     anyone pick a new address for every request (and slip past the limits).
     """
-    if _trusted(request):
+    return _client_address(request, _trusted(request))
+
+
+def _client_address(request: web.Request, trusted: bool) -> str:
+    if trusted:
         forwarded = request.headers.get("X-Forwarded-For")
         if forwarded:
             last = forwarded.rsplit(",", 1)[-1].strip()
@@ -353,13 +357,17 @@ def _security_headers(settings: WebSettings) -> Callable[[web.Request, CIMultiDi
     if not framed:
         fixed.append(("X-Frame-Options", "DENY"))
 
+    names = [name for name, _ in fixed]
+
     def add(request: web.Request, headers: CIMultiDict[str]) -> None:
-        if not any(name in headers for name, _ in fixed):
-            headers.extend(fixed)  # the usual case, in one call
+        for name in names:
+            if name in headers:  # set by the handler: keep it, add the others
+                for other, value in fixed:
+                    if other not in headers:
+                        headers[other] = value
+                break
         else:
-            for name, value in fixed:
-                if name not in headers:
-                    headers[name] = value
+            headers.extend(fixed)  # the usual case, in one call
         if request.secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if "/api/" in request.path:

@@ -81,7 +81,8 @@ class MemberRepository:
         come in `RoleRepository.for_member`'s order (sorted here: a sort in SQL
         costs a temporary b-tree even for one row)."""
         rows = await self._conn.fetch(
-            "SELECT m.*, c.category_key AS category_of_member, r.role AS grant_role,"
+            "SELECT m.id, m.key, m.display_name, m.organization_id, m.locale, m.status,"
+            " m.merged_into, c.category_key AS category_of_member, r.role AS grant_role,"
             " r.scope_kind AS grant_scope_kind, r.scope_key AS grant_scope_key,"
             " r.source AS grant_source, r.granted_at AS grant_granted_at,"
             " r.granted_by AS grant_granted_by FROM members m"
