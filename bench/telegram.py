@@ -49,6 +49,7 @@ import importlib
 import importlib.util
 import json
 import logging
+import os
 import secrets
 import sqlite3
 import sys
@@ -415,6 +416,8 @@ SERVERS = {
 
 
 def serve(args: argparse.Namespace) -> None:
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})  # before any thread starts: they inherit it
     quiet_server_logs()
     if args.profile_to:
         prepare_profiling()
@@ -636,6 +639,8 @@ async def measure(
     await asyncio.to_thread(folder.mkdir)
     members = args.warmup + args.updates
     extra = ["--profile-to", str(profile_to)] if profile_to is not None else []
+    if args.cpu is not None:
+        extra += ["--cpu", str(args.cpu)]
     server = await ServerProcess.start(
         __file__,
         kind,
@@ -854,16 +859,28 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--skip-aiogram", action="store_true", help="leave out the aiogram rows (and the goal)"
     )
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="each server on the last CPU, this process (load and Bot API) on the others",
+    )
     # The server side of the benchmark: this file runs itself once per server.
     parser.add_argument("--serve", choices=sorted(SERVERS), help=argparse.SUPPRESS)
     parser.add_argument("--api", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--members", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--profile-to", help=argparse.SUPPRESS)
+    parser.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         serve(args)
         return
+    args.cpu = None
+    cpus = sorted(os.sched_getaffinity(0))
+    if args.pin and len(cpus) >= 2:
+        args.cpu = cpus[-1]
+        os.sched_setaffinity(0, set(cpus[:-1]))
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, not {args.rounds}")
     needs_aiogram = not (args.profile or args.skip_aiogram)
