@@ -24,6 +24,7 @@ import cProfile
 import io
 import json
 import logging
+import os
 import pstats
 import re
 import resource
@@ -52,6 +53,8 @@ __all__ = [
     "hammer",
     "http_request",
     "percentile",
+    "pin_driver",
+    "pin_server",
     "prepare_profiling",
     "print_profile",
     "quiet_server_logs",
@@ -91,6 +94,23 @@ def cpu_seconds() -> float:
 def say(value: Mapping[str, Any]) -> None:
     sys.stdout.write(json.dumps(value) + "\n")
     sys.stdout.flush()
+
+
+def pin_driver(pin: bool) -> int | None:
+    """With `pin` (and two CPUs or more), keep this process off the last CPU and
+    return it, for the servers: the load then never takes a server's core."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not pin or len(cpus) < 2:
+        return None
+    os.sched_setaffinity(0, set(cpus[:-1]))
+    return cpus[-1]
+
+
+def pin_server(cpu: int | None) -> None:
+    """A server on the CPU `pin_driver` kept for it (before any thread starts: they
+    inherit it)."""
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
 
 
 def ready(value: Mapping[str, Any]) -> None:

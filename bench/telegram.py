@@ -49,7 +49,6 @@ import importlib
 import importlib.util
 import json
 import logging
-import os
 import secrets
 import sqlite3
 import sys
@@ -74,6 +73,8 @@ from bench.loopback import (
     hammer,
     http_request,
     percentile,
+    pin_driver,
+    pin_server,
     prepare_profiling,
     print_profile,
     quiet_server_logs,
@@ -416,8 +417,7 @@ SERVERS = {
 
 
 def serve(args: argparse.Namespace) -> None:
-    if args.cpu is not None:
-        os.sched_setaffinity(0, {args.cpu})  # before any thread starts: they inherit it
+    pin_server(args.cpu)
     quiet_server_logs()
     if args.profile_to:
         prepare_profiling()
@@ -876,11 +876,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.serve:
         serve(args)
         return
-    args.cpu = None
-    cpus = sorted(os.sched_getaffinity(0))
-    if args.pin and len(cpus) >= 2:
-        args.cpu = cpus[-1]
-        os.sched_setaffinity(0, set(cpus[:-1]))
+    args.cpu = pin_driver(args.pin)
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, not {args.rounds}")
     needs_aiogram = not (args.profile or args.skip_aiogram)

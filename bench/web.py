@@ -68,6 +68,8 @@ from bench.loopback import (
     hammer,
     http_request,
     percentile,
+    pin_driver,
+    pin_server,
     prepare_profiling,
     print_profile,
     quiet_server_logs,
@@ -409,8 +411,7 @@ SERVERS = {"bare": serve_bare, "hand": serve_handwritten, "huarong": serve_huaro
 
 
 def serve(args: argparse.Namespace) -> None:
-    if args.cpu is not None:
-        os.sched_setaffinity(0, {args.cpu})  # before any thread starts: they inherit it
+    pin_server(args.cpu)
     quiet_server_logs()
     if args.profile_to:
         prepare_profiling()  # each row's part is written when the driver says `cut`
@@ -991,11 +992,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error("--writers must be at least --connections (each connection has its own)")
     if DEMO_MEMBERS + args.members < 2 * args.writers:
         parser.error("--members: too few for two sets of --writers (HTTP and the core alone)")
-    args.cpu = None
-    cpus = sorted(os.sched_getaffinity(0))
-    if args.pin and len(cpus) >= 2:
-        args.cpu = cpus[-1]
-        os.sched_setaffinity(0, set(cpus[:-1]))
+    args.cpu = pin_driver(args.pin)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     asyncio.run(drive(args))
 

@@ -568,14 +568,21 @@ def edit_message_text_params(
     }
 
 
+def parse_json(data: bytes | str) -> Any:
+    """JSON from Telegram (an answer, an update): orjson, Telegram's integers fitting
+    in 64 bits, or the standard library for what orjson alone refuses (a lone
+    surrogate); `ValueError` if neither can read it."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
 def _decode(raw: bytes) -> dict[str, Any] | None:
     try:
-        answer = orjson.loads(raw)  # Telegram's integers fit in 64 bits
-    except orjson.JSONDecodeError:
-        try:  # what orjson refuses and the standard library takes (a lone surrogate)
-            answer = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            return None
+        answer = parse_json(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
     return answer if isinstance(answer, dict) and isinstance(answer.get("ok"), bool) else None
 
 

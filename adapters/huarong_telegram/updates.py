@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 from collections.abc import Hashable, Mapping
 from typing import Any
 
-import orjson
 import structlog
 from aiohttp import web
 
 from huarong_core.background import BackgroundLoop
 from huarong_core.inbox import AdapterState, Inbox, InboxWorker
-from huarong_telegram.api import BotApi, Conflict, NetworkError, TelegramError
+from huarong_telegram.api import BotApi, Conflict, NetworkError, TelegramError, parse_json
 
 log = structlog.get_logger(__name__)
 
@@ -143,16 +141,6 @@ class Poller(BackgroundLoop):
         return len(updates)
 
 
-def _parsed(body: str) -> Any:
-    """An update's JSON: orjson (Telegram's integers fit in 64 bits), or the standard
-    library for what orjson alone refuses (a lone surrogate); `ValueError` if neither
-    can read it."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return json.loads(body)
-
-
 def webhook_app(inbox: Inbox, worker: InboxWorker, secret: str, path: str) -> web.Application:
     """An aiohttp application with the webhook route at `path` (POST only)."""
     app = web.Application(client_max_size=1024 * 1024)
@@ -164,7 +152,7 @@ def webhook_app(inbox: Inbox, worker: InboxWorker, secret: str, path: str) -> we
             return web.Response(status=403, text="forbidden")
         try:
             body = (await request.read()).decode("utf-8-sig")
-            update = _parsed(body)
+            update = parse_json(body)
         except (ValueError, UnicodeDecodeError):
             log.warning("telegram.webhook_bad_json")
             return web.Response(status=400, text="malformed JSON")
