@@ -10,12 +10,15 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 import structlog
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 
 class BackgroundLoop(abc.ABC):
@@ -47,6 +50,29 @@ class BackgroundLoop(abc.ABC):
         """Start nothing new; the work in progress finishes (returns at once)."""
         self._stopping.set()
         self._wake.set()
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait `seconds` (a retry's back-off), or less if a stop is asked."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def _unless_stopped(self, call: Awaitable[T]) -> T | None:
+        """`call`'s answer, or `None` when a stop is asked first: then `call` is
+        cancelled. For a long poll, which may wait half a minute for nothing:
+        stopping should not wait with it. Only for calls that are safe to give
+        up, whose answer moves nothing until the pass acts on it."""
+        waiting = asyncio.ensure_future(call)
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not waiting.done():
+                waiting.cancel()
+                await asyncio.wait({waiting})  # its connection closed before we go on
+        if waiting.cancelled():
+            return None
+        return waiting.result()
 
     @property
     def running(self) -> bool:

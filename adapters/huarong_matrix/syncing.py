@@ -18,7 +18,6 @@ doubles up to a minute; nothing is recorded or moved meanwhile.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -76,16 +75,14 @@ class SyncLoop(BackgroundLoop):
                 log.info("matrix.sync_recovered", after=self.failures)
             self.failures = 0
 
-    async def _pause(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            return
-
     async def sync_once(self) -> int:
         """One /sync: record, act on memberships, move the token, wake the worker."""
         since = await self.state.get(SINCE_KEY)
-        result = await self.client.sync(since, self.timeout_ms if since else 0)
+        result = await self._unless_stopped(
+            self.client.sync(since, self.timeout_ms if since else 0)
+        )
+        if result is None:  # stopping: the token did not move, nothing is lost
+            return 0
         if since is None:
             await self.state.set(SINCE_KEY, result.next_batch)
             log.info("matrix.sync_started")

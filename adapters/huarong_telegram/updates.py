@@ -14,7 +14,6 @@ each person's) in the order they came, separate chats side by side.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 from collections.abc import Hashable, Mapping
 from typing import Any
@@ -113,12 +112,6 @@ class Poller(BackgroundLoop):
             log.warning("telegram.poll_failed", error=type(exc).__name__)
             await self._pause(self.retry_delay)
 
-    async def _pause(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            return
-
     async def poll_once(self) -> int:
         """One `getUpdates`: record, handle, then move the offset; how many updates came."""
         stored = await self.state.get(OFFSET_KEY)
@@ -128,7 +121,9 @@ class Poller(BackgroundLoop):
         }
         if stored is not None:
             params["offset"] = int(stored)
-        updates = await self.api.call("getUpdates", params, timeout=self.timeout + 10)
+        updates = await self._unless_stopped(
+            self.api.call("getUpdates", params, timeout=self.timeout + 10)
+        )
         if not isinstance(updates, list) or not updates:
             return 0
         good = [(u, i) for u in updates if (i := _update_id(u)) is not None]

@@ -123,3 +123,19 @@ async def test_a_rate_limited_answer_waits_retry_after_and_arrives_once(
     assert proxy.retried_at is not None, "the limited send was never tried again"
     assert proxy.retried_at - proxy.limited_at >= RETRY_AFTER_MS / 1000
     assert answers_to(world.leader, room, world.bot_id, asking) == [answer]
+
+
+async def test_stopping_ends_a_long_sync_at_once_and_loses_nothing(
+    world: World, proxy: HomeserverProxy
+) -> None:
+    room = await room_with_bot(world)
+    await world.stop()
+    await world.start(homeserver_url=proxy.url, sync_timeout_ms=60_000)
+    await until(lambda: proxy.syncs_in_flight() > 0, within=WAIT, what="a long /sync")
+    await asyncio.wait_for(world.stop(), timeout=10)  # not the sync's 60 s
+
+    asking = await world.leader.send(room, "!points")  # while no bot listens
+    await world.start(homeserver_url=proxy.url)
+    await world.answer(world.leader, room, asking)
+    await world.settle(world.leader, room)
+    assert len(answers_to(world.leader, room, world.bot_id, asking)) == 1

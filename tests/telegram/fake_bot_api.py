@@ -382,6 +382,7 @@ class FakeBotApi:
         self._sends_overall: deque[float] = deque()
         self._not_before: dict[str, float] = {}
         self._faults: dict[str, deque[_Fault]] = {}
+        self._watchers: dict[str, deque[Callable[[JSON], None]]] = {}
         # Server.
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -393,7 +394,11 @@ class FakeBotApi:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        # A call whose client hung up ends there, as on Telegram: a long poll the bot
+        # gave up (stopping) is not left waiting to clash with the next one.
+        self._runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=0.5, handler_cancellation=True
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -556,6 +561,11 @@ class FakeBotApi:
         """Drop the connection; `after_effect` first performs the call (the answer is lost)."""
         fault = _Fault(disconnect=True, after_effect=after_effect)
         self._faults.setdefault(method, deque()).extend([fault] * count)
+
+    def on_next(self, method: str, action: Callable[[JSON], None]) -> None:
+        """Run `action` with the params of the next valid call of `method`, before any
+        fault or effect: where a test kills the bot's process mid-call."""
+        self._watchers.setdefault(method, deque()).append(action)
 
     # -- input from people ---------------------------------------------------------
 
@@ -863,6 +873,9 @@ class FakeBotApi:
                 )
                 raise _too_many(math.ceil(not_before - now))
             del self._not_before[key]
+        watchers = self._watchers.get(name)
+        if watchers:
+            watchers.popleft()(params)
         faults = self._faults.get(name)
         fault = faults.popleft() if faults else None
         if fault is not None and fault.disconnect and not fault.after_effect:

@@ -752,6 +752,22 @@ async def test_injected_errors_and_disconnects(timed_api: Api, clock: ManualCloc
     fake.assert_clean()
 
 
+async def test_on_next_runs_before_the_call_takes_effect_and_only_once(api: Api) -> None:
+    fake = api.fake
+    ann, bob = fake.user("Ann", started=True), fake.user("Bob", started=True)
+    seen: list[tuple[object, int]] = []
+
+    def note(params: JSON) -> None:
+        seen.append((params["text"], len(fake.chat_log(ann.id))))
+
+    fake.on_next("sendMessage", note)
+    await api.ok("sendMessage", chat_id=ann.id, text="a")
+    await api.ok("sendMessage", chat_id=bob.id, text="b")
+    assert seen == [("a", 0)]  # before "a" was sent; "b" ran nothing
+    assert [m.text for m in fake.chat_log(ann.id)] == ["a"]
+    fake.assert_clean()
+
+
 # -- chats: migration, blocking, kicking ----------------------------------------------------------
 
 

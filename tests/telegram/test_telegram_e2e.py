@@ -375,6 +375,27 @@ async def test_a_crash_between_handling_and_the_offset_repeats_nothing(
     assert len(fake.chat_log(ann.id)) == answered  # not answered, not renamed, twice
 
 
+async def test_stopping_ends_a_long_poll_at_once_and_loses_nothing(world: World) -> None:
+    fake = world.fake
+    assert world.service.poller is not None
+    await world.service.poller.stop()
+    state = AdapterState(world.handle, "telegram")
+    patient = Poller(world.service.api, world.service.worker, state, timeout=60)
+    polls = len(fake.calls("getUpdates"))
+    await patient.start()
+    await fake.wait_until(lambda: len(fake.calls("getUpdates")) > polls, what="a long poll")
+    await asyncio.wait_for(patient.stop(), timeout=5)  # not the poll's 60 s
+    ann = fake.user("Ann")
+    update = fake.send_text(ann, "/start")
+    assert update in fake.pending_update_ids
+    again = Poller(world.service.api, world.service.worker, state, timeout=1)
+    await again.poll_once()
+    await again.poll_once()  # confirms the offset
+    assert update not in fake.pending_update_ids
+    assert fake.chat_log(ann.id)
+    assert fake.conflicts == []  # the stopped poll's connection was closed, not left waiting
+
+
 @pytest.mark.slow
 async def test_a_blocked_member_is_marked_unreachable(world: World) -> None:
     fake = world.fake

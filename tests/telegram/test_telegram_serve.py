@@ -12,33 +12,7 @@ import pytest
 
 from huarong_core.testing import SAMPLE_COMMUNITY
 from tests.telegram.fake_bot_api import FakeBotApi
-
-
-def _env(fake: FakeBotApi, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUARONG_")}
-    env |= {
-        "LANG": "C.UTF-8",
-        "PYTHONIOENCODING": "utf-8",
-        "HUARONG_TELEGRAM_TOKEN": fake.token,
-        "HUARONG_TELEGRAM_API_URL": fake.base_url,
-        "HUARONG_CHAT_HISTORY": os.devnull,
-        "HUARONG_WEB_LISTEN": "off",
-    }
-    return env | extra
-
-
-async def _huarong(repo_root: Path, env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "huarong_core.cli",
-        *args,
-        cwd=repo_root,
-        env=env,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+from tests.telegram.processes import run_huarong, serve_env
 
 
 @pytest.mark.slow
@@ -49,10 +23,10 @@ async def test_serve_answers_on_telegram_and_stops_cleanly(
     config = tmp_path / "community.toml"
     config.write_text(SAMPLE_COMMUNITY, encoding="utf-8")
     db = f"sqlite:///{tmp_path / 'serve.db'}"
-    loaded = await _huarong(repo_root, _env(fake), "--db", db, "load", str(config))
+    loaded = await run_huarong(repo_root, serve_env(fake), "--db", db, "load", str(config))
     assert await loaded.wait() == 0
 
-    process = await _huarong(repo_root, _env(fake), "--db", db, "serve")
+    process = await run_huarong(repo_root, serve_env(fake), "--db", db, "serve")
     try:
         ann = fake.user("Ann", language_code="en")
         fake.send_text(ann, "/start")
@@ -72,9 +46,9 @@ async def test_serve_with_nothing_configured_says_so(repo_root: Path, tmp_path: 
     config = tmp_path / "community.toml"
     config.write_text(SAMPLE_COMMUNITY, encoding="utf-8")
     db = f"sqlite:///{tmp_path / 'serve.db'}"
-    assert await (await _huarong(repo_root, env, "--db", db, "load", str(config))).wait() == 0
+    assert await (await run_huarong(repo_root, env, "--db", db, "load", str(config))).wait() == 0
     env |= {"LANG": "C.UTF-8", "HUARONG_WEB_LISTEN": "off"}
-    process = await _huarong(repo_root, env, "--db", db, "serve")
+    process = await run_huarong(repo_root, env, "--db", db, "serve")
     _, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 1
     assert "HUARONG_TELEGRAM_TOKEN" in err.decode()
@@ -86,7 +60,7 @@ async def test_the_console_runs_the_bot_beside_it(
 ) -> None:
     fake = fake_bot_api
     db = f"sqlite:///{tmp_path / 'demo.db'}"
-    process = await _huarong(repo_root, _env(fake), "--db", db, "chat", "--as", "Tester")
+    process = await run_huarong(repo_root, serve_env(fake), "--db", db, "chat", "--as", "Tester")
     out, err = await asyncio.wait_for(process.communicate(b"/me\n"), timeout=120)
     assert process.returncode == 0, err.decode()
     assert "Tester" in out.decode()
@@ -109,7 +83,7 @@ async def test_the_tea_club_example_binds_its_group(
         "--leader",
         str(leader.id),
         cwd=repo_root,
-        env=_env(fake),
+        env=serve_env(fake),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
