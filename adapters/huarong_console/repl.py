@@ -7,7 +7,7 @@ import contextlib
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from huarong_console.session import ConsoleChat
 from huarong_core.i18n import translate
@@ -15,9 +15,18 @@ from huarong_core.i18n import translate
 HISTORY_FILE = Path(os.environ.get("HUARONG_CHAT_HISTORY", "~/.huarong_chat_history")).expanduser()
 
 
-async def scripted(chat: ConsoleChat, lines: TextIO, out: TextIO) -> int:
-    """One message per input line, each reply printed with a blank line after it."""
-    for line in lines:
+class Lines(Protocol):
+    """Where a script's lines come from: standard input, a file, a test's pipe."""
+
+    def readline(self) -> str: ...
+
+
+async def scripted(chat: ConsoleChat, lines: Lines, out: TextIO) -> int:
+    """One message per input line, each reply printed with a blank line after it.
+
+    Each line is waited for on a thread: a pipe may be slow to deliver the next
+    one, and meanwhile the portal and bots running beside must keep answering."""
+    while line := await asyncio.to_thread(lines.readline):
         text = line.rstrip("\r\n")
         if not text.strip():
             continue

@@ -7,7 +7,9 @@ each entry is a line typed and a fragment its answer must contain.
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -142,3 +144,37 @@ async def test_a_new_member_speaks_in_a_group(building: CommunityHandle) -> None
     text = out.getvalue()
     assert "（私信）" in text
     assert "本群可用的命令" in text
+
+
+class SlowPipe:
+    """A pipe whose next line comes only when the test lets it (as `sleep 10; echo
+    /points | huarong chat` would): `readline` blocks its caller until then."""
+
+    def __init__(self, *lines: str) -> None:
+        self._lines = list(lines)
+        self.asked = threading.Event()
+        self.release = threading.Event()
+        self.gave_up = False
+
+    def readline(self) -> str:
+        self.asked.set()
+        if not self.release.wait(timeout=5):
+            self.gave_up = True  # nobody released it: the test's loop was held
+            return ""
+        return self._lines.pop(0) if self._lines else ""
+
+
+@pytest.mark.slow
+async def test_waiting_for_a_slow_pipe_leaves_the_loop_free(building: CommunityHandle) -> None:
+    """The portal and the bots run on the same loop beside a piped chat: waiting for
+    the next line must not hold them."""
+    pipe = SlowPipe("/lang en\n")
+    out = io.StringIO()
+    script = asyncio.create_task(scripted(ConsoleChat(building, "sunli"), pipe, out))
+    assert await asyncio.to_thread(pipe.asked.wait, 5)  # the script waits for its line,
+    await asyncio.sleep(0.01)  # and meanwhile the loop turns
+    assert not pipe.gave_up
+    assert not script.done()
+    pipe.release.set()
+    assert await asyncio.wait_for(script, timeout=10) == 0
+    assert out.getvalue() == "Language set to English.\n\n"
