@@ -57,6 +57,10 @@ def sync_filter(timeline_limit: int) -> dict[str, Any]:
 
 
 MEGOLM = "m.megolm.v1.aes-sha2"
+DIRECT_MARKER = "org.huarong.direct_with"
+"""A state event the bot puts in each direct room it opens, naming the person it
+opened the room for: after a crash between opening a room and recording it, the
+room is found again by it instead of being opened twice."""
 CREATOR_POWER = 2**53 - 1
 """A room creator's standing from room version 12 on: above any power level."""
 
@@ -394,7 +398,8 @@ class MatrixClient:
                         "type": "m.room.encryption",
                         "state_key": "",
                         "content": {"algorithm": MEGOLM},
-                    }
+                    },
+                    {"type": DIRECT_MARKER, "state_key": "", "content": {"user_id": user_id}},
                 ],
             ),
         )
@@ -402,6 +407,30 @@ class MatrixClient:
             raise _failure("createRoom", response)
         self._expected[str(response.room_id)] = user_id
         return str(response.room_id)
+
+    async def opened_direct_with(self, user_id: str) -> str | None:
+        """A direct room this bot opened for `user_id` (by `create_direct`'s marker) that
+        both are still in, the person joined or invited; None if there is none.
+
+        Only rooms of exactly the two of them are asked about, one state read each,
+        and only when no direct room is on record: that is rare (a person's first
+        private answer), so the scan costs nothing in the usual case."""
+        for room_id in sorted(str(known) for known in self._nio.rooms):
+            room = self._nio.rooms[room_id]
+            if set(room.users) != {self.user_id, user_id}:
+                continue
+            path = f"/_matrix/client/v3/rooms/{_quote(room_id)}/state/{DIRECT_MARKER}/"
+            try:
+                marker = await self._raw("GET", path, None)
+            except MatrixFailure as exc:
+                if exc.status == 404:  # not a room the bot opened as someone's direct chat
+                    continue
+                raise
+            if marker.get("user_id") == user_id:
+                if user_id in room.invited_users:
+                    self._expected[room_id] = user_id  # the first message waits for them
+                return room_id
+        return None
 
     async def set_direct(self, rooms: Mapping[str, list[str]]) -> None:
         """Replace the bot's `m.direct` account data (user -> rooms)."""

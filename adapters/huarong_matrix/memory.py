@@ -62,8 +62,13 @@ class DirectRooms:
         room = await self.state.get(f"dm:{person}")
         if room is not None and self.client.knows(room):
             return room
-        room = await self.client.create_direct(person)
-        log.info("matrix.direct_opened", room=room)
+        # A room opened just before a crash, never recorded, is theirs: not a second one.
+        room = await self.client.opened_direct_with(person)
+        if room is None:
+            room = await self.client.create_direct(person)
+            log.info("matrix.direct_opened", room=room)
+        else:
+            log.info("matrix.direct_found", room=room)
         await self.record(person, room)
         return room
 

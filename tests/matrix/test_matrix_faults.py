@@ -139,3 +139,32 @@ async def test_stopping_ends_a_long_sync_at_once_and_loses_nothing(
     await world.answer(world.leader, room, asking)
     await world.settle(world.leader, room)
     assert len(answers_to(world.leader, room, world.bot_id, asking)) == 1
+
+
+async def test_a_direct_room_opened_just_before_a_crash_is_found_not_opened_again(
+    world: World,
+) -> None:
+    """The bot opens a direct room on the homeserver, then records it in its state: a
+    crash between the two must not make it open a second one after the restart."""
+    (ann,) = await world.people("ann")
+    try:
+        # A room of just the two of them that the bot did not open as hers: not hers.
+        group = await ann.create_room("just us", invite=[world.bot_id], encrypted=False)
+        await ann.said_by(world.bot_id, group, after=0, within=WAIT)
+        assert world.service is not None
+        opened = await world.service.client.create_direct(ann.user_id)  # ... then the crash
+        await until(
+            lambda: ann.direct_rooms_with(world.bot_id) == [opened],
+            within=WAIT,
+            what="the invite to the direct room",
+        )
+        await world.stop()
+
+        restarted = await world.start()
+        await restarted.client.wait_until_known(opened)
+        assert await restarted.bot.direct.room_for(ann.user_id) == opened
+        assert await restarted.bot.direct.is_direct(opened)
+        assert not await restarted.bot.direct.is_direct(group)
+        assert ann.direct_rooms_with(world.bot_id) == [opened]
+    finally:
+        await ann.close()
