@@ -545,6 +545,23 @@ class WrongCheckInCode(AuditedRefusal):
         return f"gathering:{self.gathering_id}"
 
 
+@attrs.define(auto_exc=True, eq=False)
+class WrongCheckpointCode(AuditedRefusal):
+    """A code that is no checkpoint of the challenge: refused, and on record against the
+    team, so that guessing runs out of tries (a team that reaches every checkpoint
+    earns points). Counted per team: its members cannot pool more guesses than one
+    team's share."""
+
+    key = "error.wrong_checkpoint_code"
+    audit_action: ClassVar[str] = "challenge.wrong_code"
+
+    gathering_id: int
+    team_id: int
+
+    def audit_target(self) -> str:
+        return f"challenge_team:{self.team_id}"
+
+
 # --- linking accounts ------------------------------------------------------------------
 
 

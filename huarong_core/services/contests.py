@@ -12,6 +12,10 @@ challenge runs marks it reached for the whole team, and a team that has
 reached every checkpoint completes the challenge (each of its members'
 `challenge.completed` trigger fires, once). Checkpoint codes are ASCII
 letters and digits, kept upper-case, so they match whatever the case typed.
+Staff choose them and they may be short, so wrong codes are on record against
+the team: past `MAX_CHECKPOINT_TRIES` in `CHECKPOINT_TRIES_WINDOW` its further
+tries are refused until the window passes (staff can still mark a checkpoint
+for a member), so guessing cannot earn the completion points.
 
 Score entry and finalizing of one contest, and the visits of one team, run
 under an advisory lock (PostgreSQL; SQLite has one writer), so a correction
@@ -50,6 +54,7 @@ from huarong_core.errors import (
     GatheringNotOpen,
     InvalidValue,
     NotFound,
+    WrongCheckpointCode,
 )
 from huarong_core.events import ChallengeCompleted, CheckpointReached, ContestFinalized
 from huarong_core.services.context import Context
@@ -68,6 +73,10 @@ MAX_TEAM_NAME = 60
 PODIUM = 3
 CODE_PATTERN = re.compile(r"[A-Z0-9]{3,32}\Z")
 OPENS_BEFORE = timedelta(minutes=30)
+MAX_CHECKPOINT_TRIES = 10
+CHECKPOINT_TRIES_WINDOW = timedelta(minutes=15)
+"""A team's wrong checkpoint codes allowed in a window: a few typos at each of
+several checkpoints, far too few to guess even a three-character code."""
 """Teams may start reaching checkpoints this long before the challenge starts."""
 _LATEST = datetime.max.replace(tzinfo=UTC)
 
@@ -395,12 +404,21 @@ async def reach_checkpoint(ctx: Context, cmd: ReachCheckpoint) -> TeamProgress:
         raise GatheringNotOpen(gathering=gathering.ref, reason="no_team")
     if not _is_running(ctx, gathering):
         raise GatheringNotOpen(gathering=gathering.ref, reason="not_running")
+    by_staff = member_id != ctx.actor.member_id
+    if not by_staff:
+        tries = await ctx.repos.audit.count_recent_on(
+            WrongCheckpointCode.audit_action,
+            f"challenge_team:{team_id}",
+            ctx.now - CHECKPOINT_TRIES_WINDOW,
+        )
+        if tries >= MAX_CHECKPOINT_TRIES:
+            raise CheckInRefused(gathering=gathering.ref, reason="too_many_attempts")
     code = normal_code(cmd.code)
     checkpoint = (
         await repo.checkpoint_by_code(gathering.id, code) if CODE_PATTERN.match(code) else None
     )
     if checkpoint is None:
-        raise CheckInRefused(gathering=gathering.ref, reason="wrong_code")
+        raise WrongCheckpointCode(gathering_id=gathering.id, team_id=team_id)
     await repo.lock_team(team_id)
     if await repo.visit(gathering.id, team_id, checkpoint.seq, member_id, ctx.now):
         ctx.record(CheckpointReached(gathering.id, team_id, checkpoint.seq))

@@ -44,7 +44,9 @@ from huarong_core.errors import (
     MemberInactive,
     NotFound,
     PermissionDenied,
+    WrongCheckpointCode,
 )
+from huarong_core.services.contests import CHECKPOINT_TRIES_WINDOW, MAX_CHECKPOINT_TRIES
 from huarong_core.testing import FrozenClock, snapshot
 from tests.contract.conftest import SYSTEM, Pair, actor_for
 
@@ -415,10 +417,16 @@ async def test_a_wrong_code_or_the_wrong_time_changes_nothing(
     clock.advance(minutes=30)
     before = await snapshot(huarong.db)
     for code in ("LIB43", "", "lib 4", "FOUNT7X"):
-        with pytest.raises(CheckInRefused) as wrong:
+        with pytest.raises(WrongCheckpointCode) as wrong:
             await handle.execute(ReachCheckpoint(hunt.id, code), actor=who["alice"])
-        assert same(wrong.value, CheckInRefused(gathering=hunt.ref, reason="wrong_code"))
-    assert await snapshot(huarong.db) == before
+        assert same(wrong.value, WrongCheckpointCode(gathering_id=hunt.id, team_id=team.id))
+    after = await snapshot(huarong.db)
+    # Nothing changed but the record of the wrong tries.
+    assert {t: rows for t, rows in after.items() if t != "audit_log"} == {
+        t: rows for t, rows in before.items() if t != "audit_log"
+    }
+    tries = await handle.execute(ListAuditEntries(action="challenge.wrong_code"), actor=SYSTEM)
+    assert [e.target for e in tries] == [f"challenge_team:{team.id}"] * 4
 
     progress = await handle.execute(ReachCheckpoint(hunt.id, " lib 42 "), actor=who["alice"])
     assert (progress.team.id, progress.reached, progress.total) == (team.id, (1,), 3)
@@ -428,6 +436,44 @@ async def test_a_wrong_code_or_the_wrong_time_changes_nothing(
     with pytest.raises(GatheringNotOpen) as late:
         await handle.execute(ReachCheckpoint(hunt.id, "FOUNT7"), actor=who["alice"])
     assert late.value.reason == "not_running"
+
+
+async def test_a_team_guessing_codes_runs_out_of_tries(community: Pair, clock: FrozenClock) -> None:
+    _, handle = community
+    who = await people(handle, "bob", "carol")
+    member = await ids(handle)
+    hunt = await event(handle, clock, EventType.CHALLENGE, checkpoints=CHECKPOINTS)
+    foxes = await handle.execute(CreateTeam(hunt.id, "Foxes"), actor=who["alice"])
+    await handle.execute(JoinTeam(hunt.id, foxes.id), actor=who["bob"])
+    owls = await handle.execute(CreateTeam(hunt.id, "Owls"), actor=who["carol"])
+    clock.advance(minutes=30)
+
+    # The team's members share one allowance: they cannot pool more guesses.
+    for guess in range(MAX_CHECKPOINT_TRIES):
+        guesser = who["alice"] if guess % 2 else who["bob"]
+        with pytest.raises(WrongCheckpointCode):
+            await handle.execute(ReachCheckpoint(hunt.id, f"AAA{guess}"), actor=guesser)
+        clock.advance(seconds=30)
+    for guesser in (who["alice"], who["bob"]):
+        with pytest.raises(CheckInRefused) as blocked:
+            await handle.execute(ReachCheckpoint(hunt.id, "LIB42"), actor=guesser)
+        assert blocked.value.reason == "too_many_attempts"
+
+    # Another team is not affected, and staff can still mark a checkpoint for them.
+    owl = await handle.execute(ReachCheckpoint(hunt.id, "LIB42"), actor=who["carol"])
+    assert (owl.team.id, owl.reached) == (owls.id, (1,))
+    marked = await handle.execute(
+        ReachCheckpoint(hunt.id, "FOUNT7", member_id=member["alice"]), actor=SYSTEM
+    )
+    assert (marked.team.id, marked.reached) == (foxes.id, (2,))
+
+    # The wait ends with the window.
+    clock.set(clock.now() + CHECKPOINT_TRIES_WINDOW)
+    again = await handle.execute(ReachCheckpoint(hunt.id, "lib42"), actor=who["bob"])
+    assert again.reached == (1, 2)
+    tries = await handle.execute(ListAuditEntries(action="challenge.wrong_code"), actor=SYSTEM)
+    assert len(tries) == MAX_CHECKPOINT_TRIES
+    assert {e.target for e in tries} == {f"challenge_team:{foxes.id}"}
 
 
 async def test_completing_a_challenge_awards_each_member_once(

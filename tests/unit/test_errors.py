@@ -127,6 +127,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "AidCaseAccessDenied": {"case_id": 3},
     "WrongCheckInCode": {"gathering_id": 12},
+    "WrongCheckpointCode": {"gathering_id": 12, "team_id": 3},
     "WrongLinkCode": {"member_id": 7},
     "LinkCodeExpired": {"member_id": 7},
     "LinkRefused": {"reason": "too_many_attempts"},

@@ -81,6 +81,19 @@ class AuditRepository:
             )
         )
 
+    async def count_recent_on(self, action: str, target: str, since: datetime) -> int:
+        """How often anyone did `action` on `target` since `since` (a short window)."""
+        return int(
+            await self._conn.fetchval(
+                "SELECT COUNT(*) FROM audit_log WHERE community_id = $1 AND at >= $2"
+                " AND action = $3 AND target = $4",
+                self._cid,
+                since,
+                action,
+                target,
+            )
+        )
+
     async def count(self) -> int:
         return int(
             await self._conn.fetchval(
