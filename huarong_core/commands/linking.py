@@ -8,7 +8,10 @@ only its SHA-256 is stored. A new code retires the member's unused ones,
 and a member may ask for five codes an hour. Five wrong tries within a
 quarter of an hour (each on record in the audit log as
 `member.link_refused`, even though the refused unit rolls back) and
-further tries are refused until the quarter has passed.
+further tries are refused until the quarter has passed; so are everyone's
+once 200 wrong tries from all members together fall in one quarter (each chat
+account can be a member of its own, so per-member limits alone would let a
+guesser with many accounts go on).
 
 Merge rules (one unit of work, audited as `member.merge`, event
 `members.merged`):

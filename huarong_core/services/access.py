@@ -57,6 +57,7 @@ from huarong_core.events import SignInCodeSent
 from huarong_core.services.codes import (
     CODE_LIFETIME,
     MAX_WRONG_TRIES,
+    MAX_WRONG_TRIES_EVERYWHERE,
     TRIES_WINDOW,
     code_hash,
     issue_code,
@@ -80,11 +81,6 @@ HASHER = PasswordHasher()
 """argon2id with the library's current defaults (RFC 9106's low-memory profile). A
 hash made with other settings is made again at the next good check."""
 
-MAX_WRONG_TRIES_EVERYWHERE = 200
-"""Wrong sign-in codes a quarter hour from all clients together before code sign-in
-pauses for everyone. Per client the limit is `MAX_WRONG_TRIES`; this ceiling bounds
-guessing spread over many addresses: 200 tries against 31^8 codes, with even a
-thousand codes alive, succeed about once in four million quarter hours."""
 MAX_CLIENT_KEY = 100
 _CLIENT_KEY = re.compile(r"[\x21-\x7e]+")
 

@@ -26,6 +26,12 @@ MAX_CODES = 5
 CODES_WINDOW = timedelta(hours=1)
 MAX_WRONG_TRIES = 5
 TRIES_WINDOW = timedelta(minutes=15)
+MAX_WRONG_TRIES_EVERYWHERE = 200
+"""Wrong codes of one kind a quarter hour from everyone together before that kind of
+code pauses for everyone. Per client (sign-in) or per member (linking) the limit
+is `MAX_WRONG_TRIES`; this ceiling bounds guessing spread over many addresses or
+many chat accounts: 200 tries against 31^8 codes, with even a thousand codes
+alive, succeed about once in four million quarter hours."""
 
 
 def new_code() -> str:

@@ -30,6 +30,7 @@ from huarong_core.services.codes import CODE_LENGTH as CODE_LENGTH
 from huarong_core.services.codes import CODE_LIFETIME as CODE_LIFETIME
 from huarong_core.services.codes import (
     MAX_WRONG_TRIES,
+    MAX_WRONG_TRIES_EVERYWHERE,
     TRIES_WINDOW,
     code_hash,
     issue_code,
@@ -71,10 +72,12 @@ async def redeem_link_code(ctx: Context, cmd: RedeemLinkCode) -> LinkResult:
         ctx.require(Permission.MANAGE_IDENTITIES)
     redeemer = await get_active_member(ctx, identity.member_id)
     repo = ctx.uow.linking
-    tries, _ = await repo.wrong_tries_of(
+    # Each chat account a person writes from can become a member of its own: the
+    # ceiling on everyone's wrong tries bounds guessing spread over many of them.
+    mine, everyone = await repo.wrong_tries_of(
         WrongLinkCode.audit_action, f"member:{redeemer.id}", ctx.now - TRIES_WINDOW
     )
-    if tries >= MAX_WRONG_TRIES:
+    if mine >= MAX_WRONG_TRIES or everyone >= MAX_WRONG_TRIES_EVERYWHERE:
         raise LinkRefused(reason="too_many_attempts")
     stored = await repo.code_by_hash(code_hash(normal_code(cmd.code)))
     if stored is None or stored.used_at is not None:

@@ -46,6 +46,7 @@ from huarong_core.errors import (
     PermissionDenied,
     WrongLinkCode,
 )
+from huarong_core.services import linking as linking_service
 from huarong_core.services.linking import CODE_ALPHABET, CODE_LENGTH
 from huarong_core.testing import SAMPLE_COMMUNITY, FrozenClock, open_test_community, snapshot
 
@@ -182,6 +183,35 @@ async def test_wrong_codes_refused_then_rate_limited_nothing_changes(linked: Pai
     clock.advance(minutes=14, seconds=1)  # the first four tries are out of the window now
     fresh = await code_for(handle, console)
     result = await handle.execute(RedeemLinkCode(fresh, "telegram", "42"), actor=actor(telegram))
+    assert result.survivor.id == console.member.id
+
+
+async def test_wrong_codes_from_many_accounts_pause_everyone_past_a_ceiling(
+    linked: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every new chat account is a member of its own, with its own five tries: the
+    ceiling on everyone's wrong tries bounds guessing spread over many accounts."""
+    huarong, handle, clock = linked
+    monkeypatch.setattr(linking_service, "MAX_WRONG_TRIES_EVERYWHERE", 8)
+    console = await chat_member(handle, "console", "boss")
+    code = await code_for(handle, console)
+    accounts = [str(100 + n) for n in range(4)]
+    guessers = [await chat_member(handle, "telegram", account) for account in accounts]
+    for n in range(8):  # two tries from each of four accounts, under the per-member five
+        with pytest.raises(WrongLinkCode):
+            await handle.execute(
+                RedeemLinkCode("22222222", "telegram", accounts[n // 2]),
+                actor=actor(guessers[n // 2]),
+            )
+    newcomer = await chat_member(handle, "telegram", "42")
+    before = stable(await snapshot(huarong.db))
+    with pytest.raises(LinkRefused) as refused:
+        await handle.execute(RedeemLinkCode(code, "telegram", "42"), actor=actor(newcomer))
+    assert refused.value.reason == "too_many_attempts"
+    assert stable(await snapshot(huarong.db)) == before
+    clock.advance(minutes=15, seconds=1)
+    fresh = await code_for(handle, console)
+    result = await handle.execute(RedeemLinkCode(fresh, "telegram", "42"), actor=actor(newcomer))
     assert result.survivor.id == console.member.id
 
 
