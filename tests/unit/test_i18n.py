@@ -17,6 +17,7 @@ from structlog.testing import capture_logs
 
 import huarong_core
 from huarong_core import i18n
+from huarong_core.domain.gatherings import EventType
 from huarong_core.domain.members import MemberStatus
 from huarong_core.domain.roles import Permission, Role
 from huarong_core.errors import ConfigError, HuarongError, ImportRejected, Problem
@@ -288,6 +289,8 @@ def test_every_error_key_is_in_both_catalogs(cls: type[HuarongError]) -> None:
             "kind",
             ["community", "categories", "stations", "organizations", "members", "roles"],
         ),
+        # A gathering's own tag in the portal (singular; the calendar's filter is plural).
+        ("portal.gathering.kind", ["session", *[e.value for e in EventType]]),
     ],
 )
 def test_enumerated_values_are_in_both_catalogs(prefix: str, values: list[str]) -> None:

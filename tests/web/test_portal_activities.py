@@ -142,6 +142,11 @@ async def test_the_calendar_filters_by_kind_and_pages_by_four_weeks(world: WebWo
     _, lectures = await page(member, "/calendar?kind=lecture&start=2027-01-10")
     assert "Red Collar lecture" in lectures
     assert "Red Coffee salon" not in lectures
+    # The filter names kinds in the plural; one gathering's tag, in the singular.
+    assert '<span class="tag">Lecture</span>' in lectures
+    assert '<option value="lecture">Lectures</option>' in lectures.replace(" selected", "")
+    _, one = await page(member, f"/gatherings/{SESSION}")
+    assert "<dd>Salon session</dd>" in one
     _, nonsense = await page(member, "/calendar?kind=nonsense&start=99999")
     assert "Red Coffee salon" in nonsense  # an unknown filter shows everything from today
 
