@@ -56,6 +56,7 @@ from huarong_core.commands import (
     GetSmileWall,
     GetStation,
     GetVolunteerHours,
+    GetVolunteerStatus,
     JoinVolunteerTeam,
     LeaveVolunteerTeam,
     ListAidCases,
@@ -675,6 +676,21 @@ VOLUNTEERING: tuple[ApiRoute, ...] = (
     ),
     ApiRoute(
         "GET", "/me/shifts", ListMemberShifts, "volunteering", me="member_id", name="ListMyShifts"
+    ),
+    ApiRoute(
+        "GET",
+        "/me/volunteer",
+        GetVolunteerStatus,
+        "volunteering",
+        me="member_id",
+        name="GetMyVolunteerStatus",
+    ),
+    ApiRoute(
+        "GET",
+        "/members/{member_id}/volunteer",
+        GetVolunteerStatus,
+        "volunteering",
+        example={"member_id": 17},
     ),
     ApiRoute(
         "GET",

@@ -38,6 +38,7 @@ __all__ = [
     "GetShift",
     "GetSmileWall",
     "GetVolunteerHours",
+    "GetVolunteerStatus",
     "HoursConfirmation",
     "JoinVolunteerTeam",
     "LeaveVolunteerTeam",
@@ -80,6 +81,14 @@ class LeaveVolunteerTeam(Command[Volunteer]):
     A member who holds the `volunteer` role stays a volunteer until staff
     revoke it, so leaving is refused for them.
     """
+
+    member_id: int | None = None
+
+
+@attrs.frozen
+class GetVolunteerStatus(Query[Volunteer | None]):
+    """A member's place on the team (joined, added, or by the `volunteer` role), None
+    when they are not on it: one's own, or anyone's for staff (`manage_volunteering`)."""
 
     member_id: int | None = None
 

@@ -22,6 +22,7 @@ from huarong_core.commands import (
     CreateVolunteerTask,
     GetShift,
     GetVolunteerHours,
+    GetVolunteerStatus,
     HoursConfirmation,
     JoinVolunteerTeam,
     LeaveVolunteerTeam,
@@ -233,6 +234,14 @@ async def leave_team(ctx: Context, cmd: LeaveVolunteerTeam) -> Volunteer:
         await ctx.audit("volunteer.remove", f"member:{member_id}", withdrawn=withdrawn)
     ctx.record(VolunteerLeft(member_id, tuple(withdrawn)))
     return left
+
+
+@handles(GetVolunteerStatus)
+async def volunteer_status(ctx: Context, cmd: GetVolunteerStatus) -> Volunteer | None:
+    member_id = ctx.target_member(cmd.member_id)
+    if member_id != ctx.actor.member_id:
+        ctx.require_anywhere(Permission.MANAGE_VOLUNTEERING)
+    return await volunteer_of(ctx, member_id)
 
 
 @handles(ListVolunteers)

@@ -80,9 +80,14 @@ async def test_join_sign_up_withdraw_in_both_languages(database_url: str, tmp_pa
 
         answer = await chat.say("xiaoming", "/signup 1")
         assert "⚠️" in answer.text  # not on the team yet
+        answer = await chat.say("xiaoming", "/myshifts")
+        assert "还没有加入爱心志愿队" in answer.text
+        assert answer.payloads == ("/volunteer",)
         answer = await chat.say("xiaoming", "/加入志愿队")
         assert "欢迎加入爱心志愿队" in answer.text
         assert "/shifts" in answer.payloads
+        answer = await chat.say("xiaoming", "/myshifts")  # on the team, no shift yet
+        assert "还没有待参加的志愿岗位" in answer.text
         answer = await chat.say("xiaoming", "/volunteer")
         assert "⚠️" in answer.text
 

@@ -23,6 +23,7 @@ from huarong_core.commands import (
     GetPointsStatement,
     GetShift,
     GetVolunteerHours,
+    GetVolunteerStatus,
     JoinVolunteerTeam,
     LeaveVolunteerTeam,
     ListMemberShifts,
@@ -215,6 +216,31 @@ async def test_members_join_and_leave_and_the_role_counts(team: Pair) -> None:
     again = await handle.execute(JoinVolunteerTeam(), actor=alice)
     assert again.is_active
     assert mid(alice) in {v.member_id for v in await handle.execute(ListVolunteers(), actor=staff)}
+
+
+async def test_members_read_their_own_place_on_the_team(team: Pair) -> None:
+    _, handle = team
+    alice = await actor_for(handle, "alice")
+    staff = await actor_for(handle, "staff")
+    veteran = await actor_for(handle, "veteran")
+
+    assert await handle.execute(GetVolunteerStatus(), actor=alice) is None
+    await handle.execute(JoinVolunteerTeam(), actor=alice)
+    mine = await handle.execute(GetVolunteerStatus(), actor=alice)
+    assert mine is not None
+    assert (mine.member_id, mine.is_active, mine.by_role) == (mid(alice), True, False)
+    by_role = await handle.execute(GetVolunteerStatus(), actor=veteran)
+    assert by_role is not None
+    assert (by_role.member_id, by_role.by_role) == (mid(veteran), True)
+
+    # Someone else's place is staff's to read.
+    with pytest.raises(PermissionDenied):
+        await handle.execute(GetVolunteerStatus(member_id=mid(veteran)), actor=alice)
+    seen = await handle.execute(GetVolunteerStatus(member_id=mid(alice)), actor=staff)
+    assert seen == mine
+
+    await handle.execute(LeaveVolunteerTeam(), actor=alice)
+    assert await handle.execute(GetVolunteerStatus(), actor=alice) is None
 
 
 async def test_only_staff_of_the_tasks_station_run_it(team: Pair) -> None:

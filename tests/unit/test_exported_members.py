@@ -157,6 +157,7 @@ PUBLIC = [
     "GetSmileWall",
     "GetStation",
     "GetVolunteerHours",
+    "GetVolunteerStatus",
     "GiveFeedback",
     "GrantHonour",
     "GrantRole",

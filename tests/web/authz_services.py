@@ -137,6 +137,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "ListShiftSignups": STAFF,
     "ConfirmHours": STAFF,
     "ListMyShifts": EVERYONE,
+    "GetMyVolunteerStatus": EVERYONE,
+    "GetVolunteerStatus": STAFF,
     "ListMemberShifts": STAFF,
     "GetVolunteerHours": EVERYONE,  # members see their own row
     # the smile wall (prepared: photo #1 is the member's, pending)

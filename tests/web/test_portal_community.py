@@ -556,6 +556,7 @@ async def test_a_member_joins_the_team_and_takes_a_shift(world: WebWorld) -> Non
     member = await world.as_role("member")
     _, text = await page(member, "/volunteering")
     assert "Join the volunteer team" in text
+    assert "/volunteering/leave" not in text  # not on the team: nothing to leave
     shift_ids = [int(x) for x in re.findall(r"/volunteering/shifts/(\d+)/sign-up", text)]
     assert shift_ids
     shift = shift_ids[0]
@@ -568,6 +569,11 @@ async def test_a_member_joins_the_team_and_takes_a_shift(world: WebWorld) -> Non
     assert redirected_to(joined) == "/volunteering?done=joined"
     twice = await post(member, "/volunteering/join")
     assert redirected_to(twice) == "/volunteering?done=already_on_team"
+    # On the team before any sign-up: the page says so, and offers leaving, not joining.
+    _, text = await page(member, "/volunteering")
+    assert "You are on the team" in text
+    assert "/volunteering/join" not in text
+    assert "/volunteering/leave" in text
 
     key = secrets.token_urlsafe(16)
     signed = await post(member, f"/volunteering/shifts/{shift}/sign-up", key=key)

@@ -270,7 +270,14 @@ async def test_a_volunteer_signs_up_and_staff_confirm_the_hours(world: WebWorld)
     shift = await _json(await staff.call("POST", "/volunteer_tasks/1/shifts", json=slot), 201)
     shift_id = shift["id"]
 
-    # Only team members sign up.
+    # Only team members sign up; each can read whether they are on the team.
+    not_on_team = await member.call("GET", "/me/volunteer")
+    assert not_on_team.status == 204
+    on_team = await _json(await volunteer.call("GET", "/me/volunteer"), 200)
+    assert (on_team["member_id"], on_team["by_role"]) == (ROLE_MEMBERS["volunteer"], True)
+    theirs = f"/members/{ROLE_MEMBERS['volunteer']}/volunteer"
+    await _json(await member.call("GET", theirs), 403)
+    assert await _json(await staff.call("GET", theirs), 200) == on_team
     await _json(await member.call("POST", f"/shifts/{shift_id}/sign_up"), 409)
     signup = await _json(await volunteer.call("POST", f"/shifts/{shift_id}/sign_up"), 200)
     assert (signup["member_id"], signup["status"]) == (ROLE_MEMBERS["volunteer"], "signed_up")

@@ -1,10 +1,10 @@
 """Portal pages: the volunteer team's tasks and shifts, my sign-ups and my hours.
 
 A member joins the team here, then takes a slot of a shift (or gives it
-back before it starts). Whether the reader is on the team is not something
-a member may ask the core directly (`ListVolunteers` is staff's), so the
-page knows it when it can (the `volunteer` role, a sign-up) and otherwise
-offers joining; joining twice is answered as "you are on the team already".
+back before it starts), and may leave it again unless they hold the
+`volunteer` role (which staff grant and revoke). Whether they are on the team
+is the core's answer (`GetVolunteerStatus`), so the page offers joining only
+to those who are not, and leaving only to those who may.
 """
 
 from __future__ import annotations
@@ -18,17 +18,15 @@ from aiohttp import web
 from huarong_core.commands import (
     Command,
     GetVolunteerHours,
+    GetVolunteerStatus,
     JoinVolunteerTeam,
     LeaveVolunteerTeam,
     ListMemberShifts,
-    ListRoleGrants,
     ListShifts,
     ListVolunteerTasks,
     SignUpForShift,
     WithdrawFromShift,
 )
-from huarong_core.domain.roles import Role
-from huarong_core.domain.volunteering import SignupStatus
 from huarong_core.errors import AlreadyVolunteer
 from huarong_core.i18n import translate
 from huarong_web.keys import HANDLE, PRINCIPAL
@@ -67,15 +65,13 @@ async def _page(request: web.Request, errors: Mapping[str, str], status: int = 2
     tasks = await run(request, ListVolunteerTasks())
     shifts = await run(request, ListShifts(limit=200))
     mine = await run(request, ListMemberShifts())
-    grants = await run(request, ListRoleGrants(member_id=member_id))
+    team = await run(request, GetVolunteerStatus())
     hours = await run(
         request,
         GetVolunteerHours(date(today.year, 1, 1), date(today.year, 12, 31), member_id=member_id),
     )
-    on_team = any(g.role is Role.VOLUNTEER for g in grants) or any(
-        m.signup.status is SignupStatus.SIGNED_UP for m in mine
-    )
-    by_role = any(g.role is Role.VOLUNTEER for g in grants)
+    on_team = team is not None
+    by_role = team is not None and team.by_role
     by_task: dict[int, list[object]] = {task.id: [] for task in tasks}
     for details in shifts:
         by_task.setdefault(details.task.id, []).append(details)

@@ -17,6 +17,7 @@ from huarong_core.commands import (
     GetMember,
     GetShift,
     GetVolunteerHours,
+    GetVolunteerStatus,
     JoinVolunteerTeam,
     LeaveVolunteerTeam,
     ListMemberShifts,
@@ -185,11 +186,16 @@ async def withdraw(turn: Turn, args: Mapping[str, Any]) -> Outcome:
     "我的志愿",
     family="volunteering",
     params=[page_arg()],
-    commands=[ListMemberShifts],
+    commands=[ListMemberShifts, GetVolunteerStatus],
     personal=True,
 )
 async def myshifts(turn: Turn, args: Mapping[str, Any]) -> Outcome:
     found = await turn.run(ListMemberShifts())
+    if not found and await turn.run(GetVolunteerStatus()) is None:
+        return turn.lines(
+            Text("chat.volunteering.myshifts_not_on_team"),
+            buttons=[[Button(Text("chat.volunteering.button_join"), "/volunteer")]],
+        )
     now = turn.handle.now()
 
     def line(n: int, item: MemberShift) -> Text:
