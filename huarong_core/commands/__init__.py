@@ -116,13 +116,18 @@ class RegisterMember(Command[Member]):
 
 @attrs.frozen
 class UpdateMember(Command[Member]):
-    """Change the given fields; `None` leaves a field as it is."""
+    """Change the given fields; `None` leaves a field as it is.
+
+    `leave_organization` takes the member out of their organization (someone who
+    left their company but stays in the community); it cannot come with an
+    `organization_id`, which would say the opposite."""
 
     member_id: int
     display_name: str | None = None
     categories: frozenset[str] | None = None
     organization_id: int | None = None
     locale: str | None = None
+    leave_organization: bool = False
 
 
 @attrs.frozen

@@ -181,15 +181,22 @@ async def register_member(ctx: Context, cmd: RegisterMember) -> Member:
 
 @handles(UpdateMember)
 async def update_member(ctx: Context, cmd: UpdateMember) -> Member:
+    if cmd.leave_organization and cmd.organization_id is not None:
+        raise InvalidValue(
+            field="organization_id",
+            value=f"#{cmd.organization_id}",
+            reason="leaving_organization",
+        )
     current = await get_member(ctx, cmd.member_id)
+    organization_id = (
+        current.organization_id if cmd.organization_id is None else cmd.organization_id
+    )
     wanted = Member(
         id=current.id,
         display_name=current.display_name if cmd.display_name is None else cmd.display_name,
         key=current.key,
         categories=current.categories if cmd.categories is None else cmd.categories,
-        organization_id=(
-            current.organization_id if cmd.organization_id is None else cmd.organization_id
-        ),
+        organization_id=None if cmd.leave_organization else organization_id,
         locale=current.locale if cmd.locale is None else cmd.locale,
         status=current.status,
     )

@@ -55,6 +55,12 @@ async def test_members_are_found_shown_registered_edited_and_suspended(database_
         answer = await chat.say("boss", "/member 张三")
         assert "Acme Insurance" in answer.text
         assert "类别：employee, party_member" in answer.text
+        answer = await chat.say("boss", "/editmember 张三 单位 无")  # left the company
+        assert "已修改张三的单位" in answer.text
+        answer = await chat.say("boss", "/member 张三")
+        assert "Acme Insurance" not in answer.text
+        answer = await chat.say("boss", "/editmember 张三 org acme")
+        assert "已修改张三的单位" in answer.text
         answer = await chat.say("boss", "/editmember 张三 lang klingon")
         assert "用法：" in answer.text
         answer = await chat.say("boss", "/editmember 张三 age 30")

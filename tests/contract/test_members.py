@@ -131,6 +131,30 @@ async def test_members_change_their_own_name_and_language_only(community: Pair) 
         await handle.execute(UpdateMember(admin.member_id, display_name="Hacked"), actor=alice)
 
 
+async def test_a_member_leaves_their_organization(community: Pair) -> None:
+    huarong, handle = community
+    alice = await actor_for(handle, "alice")
+    admin = await actor_for(handle, "admin")
+    assert alice.member_id is not None
+    with pytest.raises(PermissionDenied):  # one's organization is the admins' to change
+        await handle.execute(UpdateMember(alice.member_id, leave_organization=True), actor=alice)
+    before = await snapshot(huarong.db)
+    with pytest.raises(InvalidValue) as both:
+        await handle.execute(
+            UpdateMember(alice.member_id, organization_id=1, leave_organization=True), actor=admin
+        )
+    assert (both.value.field, both.value.reason) == ("organization_id", "leaving_organization")
+    assert await snapshot(huarong.db) == before
+
+    left = await handle.execute(UpdateMember(alice.member_id, leave_organization=True), actor=admin)
+    assert left.organization_id is None
+    profile = await handle.execute(GetMember(alice.member_id), actor=alice)
+    assert profile.organization is None
+    entries = await handle.execute(ListAuditEntries(action="member.update"), actor=SYSTEM)
+    assert entries[-1].target == f"member:{alice.member_id}"
+    assert "organization_id" in entries[-1].details["changes"]
+
+
 async def test_view_permissions(community: Pair) -> None:
     _, handle = community
     alice = await actor_for(handle, "alice")

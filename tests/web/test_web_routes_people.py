@@ -335,3 +335,18 @@ async def test_a_name_that_looks_like_a_formula_stays_text_in_csv(world: WebWorl
     exported = await staff.call("GET", "/organizations/9/report", params=period)
     rows = {line[0]: line for line in _csv_rows(await exported.text())[1:]}
     assert rows["10"][1] == "'=SUM(A1:A9)"
+
+
+async def test_an_admin_takes_a_member_out_of_their_organization(world: WebWorld) -> None:
+    member, admin = await world.as_role("member"), await world.as_role("admin")
+    mine = await (await member.call("GET", "/me")).json()
+    assert mine["member"]["organization_id"] is not None
+    path = f"/members/{mine['member']['id']}"
+    own = await member.call("PATCH", "/me", json={"leave_organization": True})
+    assert own.status == 403, await own.text()
+    both = await admin.call("PATCH", path, json={"organization_id": 9, "leave_organization": True})
+    assert both.status == 422, await both.text()
+    assert (await both.json())["errors"][0]["pointer"] == "/organization_id"
+    left = await admin.call("PATCH", path, json={"leave_organization": True})
+    assert left.status == 200, await left.text()
+    assert (await left.json())["organization_id"] is None

@@ -232,6 +232,8 @@ MEMBER_FIELDS = {
     "language": "lang",
     "语言": "lang",
 }
+NO_ORGANIZATION = frozenset({"-", "none", "无"})
+"""What `/editmember NAME org ...` takes for "no organization"."""
 _LIST_SEPARATORS = re.compile(r"[\s,，、;；]+")
 
 
@@ -249,12 +251,15 @@ _LIST_SEPARATORS = re.compile(r"[\s,，、;；]+")
     aliases=["updatemember", "改会员"],
 )
 async def editmember(turn: Turn, args: Mapping[str, Any]) -> Outcome:
-    """`/editmember alice org acme`, `... categories party_member,employee`, `... lang en`."""
+    """`/editmember alice org acme`, `... categories party_member,employee`, `... lang en`;
+    `... org -` (or `none`, `无`) takes the member out of their organization."""
     found: Member = args["member"]
     field: str = args["points_field"]
     value: str = args["text"]
     if field == "name":
         command = UpdateMember(found.id, display_name=value)
+    elif field == "org" and value.strip().casefold() in NO_ORGANIZATION:
+        command = UpdateMember(found.id, leave_organization=True)
     elif field == "org":
         organization = await find_organization(turn, value)
         command = UpdateMember(found.id, organization_id=organization.id)
