@@ -196,6 +196,8 @@ class ClubRequestDeclined(Event):
     kind = "club.request_declined"
     club_key: str
     member_id: int
+    reason: str = ""
+    """What the leader said, if anything (empty in events stored before it existed)."""
 
 
 @attrs.frozen

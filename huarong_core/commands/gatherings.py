@@ -163,9 +163,13 @@ class LeaveClub(Command[ClubMembership]):
 
 @attrs.frozen
 class DecideClubRequest(Command[ClubMembership]):
+    """A leader lets a pending member in, or declines them; `note` is kept in the audit
+    log, and a declined member is told it as the reason."""
+
     club_key: str
     member_id: int
     approve: bool
+    note: str = ""
 
 
 @attrs.frozen

@@ -436,10 +436,13 @@ async def _joined(ctx: NoticeContext, event: ClubJoined) -> list[Notice]:
 
 @renders(ClubRequestDeclined)
 async def _declined(ctx: NoticeContext, event: ClubRequestDeclined) -> list[Notice]:
-    message = _message(
-        _line("chat.notice.club_declined", club=await _club_name(ctx, event.club_key))
+    club = await _club_name(ctx, event.club_key)
+    line = (
+        _line("chat.notice.club_declined_because", club=club, reason=event.reason)
+        if event.reason
+        else _line("chat.notice.club_declined", club=club)
     )
-    return _to([event.member_id], message)
+    return _to([event.member_id], _message(line))
 
 
 # --- service requests ---------------------------------------------------------------------------

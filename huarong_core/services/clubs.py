@@ -34,6 +34,7 @@ from huarong_core.domain.clubs import (
     JoinPolicy,
     MembershipStatus,
 )
+from huarong_core.domain.library import require_note
 from huarong_core.domain.members import IdentityRef
 from huarong_core.domain.roles import GrantSource, Permission, Role, Scope
 from huarong_core.domain.validation import require_name
@@ -268,6 +269,7 @@ async def leave_club(ctx: Context, cmd: LeaveClub) -> ClubMembership:
 async def decide_request(ctx: Context, cmd: DecideClubRequest) -> ClubMembership:
     club = await get_club(ctx, cmd.club_key)
     require_in_any(ctx, Permission.LEAD_CLUBS, club_scopes(club.key, club.station))
+    note = require_note("note", cmd.note, required=False)
     wanted = MembershipStatus.ACTIVE if cmd.approve else MembershipStatus.DECLINED
     done = await ctx.repos.clubs.change_status(
         club.key, cmd.member_id, MembershipStatus.PENDING, wanted, ctx.actor.label, ctx.now
@@ -282,12 +284,14 @@ async def decide_request(ctx: Context, cmd: DecideClubRequest) -> ClubMembership
             state=current.status.value,
             wanted=wanted.value,
         )
-    await ctx.audit("club.decide", f"club:{club.key}", member=cmd.member_id, approve=cmd.approve)
+    await ctx.audit(
+        "club.decide", f"club:{club.key}", member=cmd.member_id, approve=cmd.approve, note=note
+    )
     if cmd.approve:
         ctx.record(ClubJoined(club.key, cmd.member_id))
         await _club_points(ctx, club, cmd.member_id)
     else:
-        ctx.record(ClubRequestDeclined(club.key, cmd.member_id))
+        ctx.record(ClubRequestDeclined(club.key, cmd.member_id, note))
     return done
 
 

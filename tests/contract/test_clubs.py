@@ -171,8 +171,17 @@ async def test_approval_club_waits_for_its_leader(clubs: Pair) -> None:
         await handle.execute(DecideClubRequest("parents", mid(bob), True), actor=alice)
     approved = await handle.execute(DecideClubRequest("parents", mid(alice), True), actor=leader)
     assert approved.status is MembershipStatus.ACTIVE
-    declined = await handle.execute(DecideClubRequest("parents", mid(bob), False), actor=leader)
+    with pytest.raises(InvalidValue) as bad_note:  # refused before anything changes
+        await handle.execute(
+            DecideClubRequest("parents", mid(bob), False, "full\x00"), actor=leader
+        )
+    assert (bad_note.value.field, bad_note.value.reason) == ("note", "control_characters")
+    declined = await handle.execute(
+        DecideClubRequest("parents", mid(bob), False, " This term is full "), actor=leader
+    )
     assert declined.status is MembershipStatus.DECLINED
+    told = await events_of(huarong, "club.request_declined")
+    assert [(e["member_id"], e["reason"]) for e in told] == [(bob.member_id, "This term is full")]
     with pytest.raises(InvalidTransition):
         await handle.execute(DecideClubRequest("parents", mid(bob), True), actor=leader)
     with pytest.raises(AlreadyInClub):

@@ -371,6 +371,18 @@ async def test_club_requests_reach_the_leaders_and_the_answer_reaches_the_member
     assert answers.keys_for(mid(people["li"])) == ["chat.notice.club_declined"]
     assert "茶艺社" in answers.for_member(mid(people["li"]))[0].text
 
+    # A reason the leader gives reaches the member with the answer.
+    await handle.execute(JoinClub("tea"), actor=people["wu"])
+    await deliver(huarong)
+    await handle.execute(
+        DecideClubRequest("tea", mid(people["wu"]), False, "  本期名额已满，下期再来 "),
+        actor=leader_actor,
+    )
+    told = await deliver(huarong)
+    assert isinstance(told, Inbox)
+    assert told.keys_for(mid(people["wu"])) == ["chat.notice.club_declined_because"]
+    assert "本期名额已满，下期再来" in told.for_member(mid(people["wu"]))[0].text
+
 
 async def test_manual_awards_are_told_and_automatic_ones_are_not(
     hub: Pair, people: dict[str, Actor]

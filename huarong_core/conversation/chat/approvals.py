@@ -246,7 +246,7 @@ async def _decide(turn: Turn, ref: PendingRef, approve: bool, note: str) -> Outc
         key = "chat.points.approved_award" if approve else "chat.points.rejected_award"
         return turn.say(key, member=who, points=decided.points, ref=str(ref))
     if ref.kind == "club":
-        membership = await turn.run(DecideClubRequest(ref.club, ref.id, approve))
+        membership = await turn.run(DecideClubRequest(ref.club, ref.id, approve, note))
         who = (await member_names(turn, [membership.member_id]))[membership.member_id]
         club: Any = (await _club_names(turn)).get(ref.club, ref.club)
         key = "chat.points.approved_club" if approve else "chat.points.rejected_club"
