@@ -352,6 +352,8 @@ class GatheringDetails:
     checked_in: int
     seats_left: int | None
     mine: Rsvp | None
+    my_feedback: Feedback | None = None
+    """What the reader said after attending, once they have (feedback is given once)."""
 
 
 @attrs.frozen

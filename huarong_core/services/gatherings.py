@@ -86,6 +86,8 @@ from huarong_core.services.points import record_activity
 from huarong_core.services.registry import handles
 from huarong_core.services.scheduler import Timer, on_timer, schedule, unschedule
 from huarong_core.services.stations import get_station
+from huarong_core.storage.base import Row
+from huarong_core.storage.codec import as_datetime
 
 CODE_ALPHABET = "0123456789"
 CODE_LENGTH = 6
@@ -554,6 +556,10 @@ async def gathering_details(ctx: Context, cmd: GetGathering) -> GatheringDetails
         if ctx.actor.member_id is None
         else await ctx.repos.gatherings.rsvp(gathering.id, ctx.actor.member_id)
     )
+    given = None
+    if mine is not None and mine.checked_in_at is not None:  # only those who came give it
+        row = await ctx.repos.gatherings.member_feedback(gathering.id, mine.member_id)
+        given = None if row is None else _feedback(row)
     return GatheringDetails(
         gathering,
         going,
@@ -562,6 +568,7 @@ async def gathering_details(ctx: Context, cmd: GetGathering) -> GatheringDetails
         counts["checked_in"],
         None if gathering.capacity is None else max(0, gathering.capacity - going),
         mine,
+        given,
     )
 
 
@@ -831,21 +838,20 @@ async def give_feedback(ctx: Context, cmd: GiveFeedback) -> Feedback:
     return Feedback(gathering.id, member_id, cmd.rating, comment, ctx.now)
 
 
+def _feedback(row: Row) -> Feedback:
+    return Feedback(
+        int(row["gathering_id"]),
+        int(row["member_id"]),
+        int(row["rating"]),
+        row["comment"],
+        as_datetime(row["created_at"]),
+    )
+
+
 @handles(ListFeedback)
 async def list_feedback(ctx: Context, cmd: ListFeedback) -> FeedbackSummary:
     gathering = await get_gathering(ctx, cmd.gathering_id)
     require_manage(ctx, gathering)
-    from huarong_core.storage.codec import as_datetime
-
-    items = tuple(
-        Feedback(
-            gathering.id,
-            int(row["member_id"]),
-            int(row["rating"]),
-            row["comment"],
-            as_datetime(row["created_at"]),
-        )
-        for row in await ctx.repos.gatherings.feedback(gathering.id)
-    )
+    items = tuple(_feedback(row) for row in await ctx.repos.gatherings.feedback(gathering.id))
     average = round(sum(f.rating for f in items) / len(items), 2) if items else None
     return FeedbackSummary(gathering.id, len(items), average, items)

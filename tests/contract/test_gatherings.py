@@ -415,10 +415,14 @@ async def test_closing_records_attendance_no_shows_and_asks_for_feedback(
 
     with pytest.raises(InvalidValue):
         await handle.execute(GiveFeedback(event.id, 6), actor=came)
-    await handle.execute(GiveFeedback(event.id, 4, "Great talk"), actor=came)
+    assert (await handle.execute(GetGathering(event.id), actor=came)).my_feedback is None
+    given = await handle.execute(GiveFeedback(event.id, 4, "Great talk"), actor=came)
     summary_fb = await handle.execute(ListFeedback(event.id), actor=SYSTEM)
     assert (summary_fb.count, summary_fb.average) == (1, 4.0)
     assert summary_fb.items[0].comment == "Great talk"
+    # Each reader sees their own feedback with the gathering, and nobody else's.
+    assert (await handle.execute(GetGathering(event.id), actor=came)).my_feedback == given
+    assert (await handle.execute(GetGathering(event.id), actor=stayed_away)).my_feedback is None
 
 
 # --- salons and their sessions -----------------------------------------------------

@@ -287,6 +287,12 @@ async def test_waitlist_promotion_check_in_and_points_end_to_end(world: WebWorld
     assert twice.status == 303  # the same form again: the first answer, nothing new
     another = await send(member, f"{path}/feedback", form_key="feedback-2", rating=1)
     assert another.status == 422  # a second opinion is refused, with the reason
+    assert "already" in (await another.text()).lower()
+    # Once given, the page shows the feedback instead of the form.
+    _, given = await page(member, path)
+    assert "You gave it 5 ★" in given
+    assert "<blockquote>Lively</blockquote>" in given
+    assert f'action="{path}/feedback"' not in given
 
 
 async def test_answers_close_when_it_starts_and_a_wrong_answer_is_explained(

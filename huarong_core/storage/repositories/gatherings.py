@@ -590,6 +590,15 @@ class GatheringRepository:
         )
         return row is not None
 
+    async def member_feedback(self, gathering_id: int, member_id: int) -> Row | None:
+        return await self._conn.fetchrow(
+            "SELECT * FROM gathering_feedback WHERE community_id = $1 AND gathering_id = $2"
+            " AND member_id = $3",
+            self._cid,
+            gathering_id,
+            member_id,
+        )
+
     async def feedback(self, gathering_id: int) -> list[Row]:
         return await self._conn.fetch(
             "SELECT * FROM gathering_feedback WHERE community_id = $1 AND gathering_id = $2"
