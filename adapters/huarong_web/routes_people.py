@@ -55,6 +55,7 @@ from huarong_core.commands import (
     LinkIdentity,
     ListApiTokens,
     ListAuditEntries,
+    ListCategories,
     ListHonours,
     ListMembers,
     ListOrganizations,
@@ -232,6 +233,7 @@ ROUTES: tuple[ApiRoute, ...] = (
         example=_ORGANIZATION_ROWS,
     ),
     # --- members ---------------------------------------------------------------------------
+    ApiRoute("GET", "/categories", ListCategories, "members"),
     ApiRoute("GET", "/me", GetMember, "members", me="member_id", name="GetMyProfile"),
     ApiRoute(
         "PATCH",

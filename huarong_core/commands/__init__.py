@@ -30,6 +30,7 @@ from huarong_core.commands.stations import *  # noqa: F403
 from huarong_core.commands.volunteering import *  # noqa: F403
 from huarong_core.config import RuleEntry, ShopItemEntry
 from huarong_core.domain.audit import AuditEntry
+from huarong_core.domain.communities import Category
 from huarong_core.domain.ledger import LedgerEntry, PendingAward
 from huarong_core.domain.members import Identity, Member, MemberStatus
 from huarong_core.domain.organizations import Organization
@@ -72,6 +73,12 @@ class ListOrganizations(Query[Page[Organization]]):
     query: str | None = None
     offset: int = 0
     limit: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=page_size)
+
+
+@attrs.frozen
+class ListCategories(Query[tuple[Category, ...]]):
+    """The community's kinds of member with their names, by key: what a category's
+    leaderboard and audience are called (the keys are what members carry)."""
 
 
 # --- members ----------------------------------------------------------------

@@ -7,11 +7,13 @@ import re
 from huarong_core.commands import (
     FindOrganization,
     GetOrganization,
+    ListCategories,
     ListOrganizations,
     Page,
     RegisterOrganization,
     UpdateOrganization,
 )
+from huarong_core.domain.communities import Category
 from huarong_core.domain.organizations import Organization
 from huarong_core.domain.roles import Permission
 from huarong_core.domain.validation import require_key, require_name
@@ -133,6 +135,12 @@ async def find_organization(ctx: Context, cmd: FindOrganization) -> Organization
     if found is None:
         raise NotFound(entity="organization", ref=ref)
     return found
+
+
+@handles(ListCategories)
+async def list_categories(ctx: Context, cmd: ListCategories) -> tuple[Category, ...]:
+    found = await ctx.repos.communities.categories(ctx.community.id)
+    return tuple(sorted(found, key=lambda category: category.key))
 
 
 @handles(ListOrganizations)

@@ -10,6 +10,7 @@ from huarong_core import (
     GrantRole,
     LinkIdentity,
     ListAuditEntries,
+    ListCategories,
     ListMembers,
     ListOrganizations,
     ListRoleGrants,
@@ -153,6 +154,16 @@ async def test_a_member_leaves_their_organization(community: Pair) -> None:
     entries = await handle.execute(ListAuditEntries(action="member.update"), actor=SYSTEM)
     assert entries[-1].target == f"member:{alice.member_id}"
     assert "organization_id" in entries[-1].details["changes"]
+
+
+async def test_every_member_reads_the_categories_by_name(community: Pair) -> None:
+    _, handle = community
+    alice = await actor_for(handle, "alice")
+    found = await handle.execute(ListCategories(), actor=alice)
+    assert [(c.key, c.name.get("en"), c.name.get("zh_CN")) for c in found] == [
+        ("employee", "Employee", "员工"),
+        ("party_member", "Party member", "党员"),
+    ]
 
 
 async def test_view_permissions(community: Pair) -> None:

@@ -190,6 +190,7 @@ PUBLIC = [
     "ListApiTokens",
     "ListAuditEntries",
     "ListBookings",
+    "ListCategories",
     "ListClubMembers",
     "ListClubs",
     "ListDonations",

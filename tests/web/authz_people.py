@@ -46,6 +46,7 @@ SYSTEM_ONLY: frozenset[str] = frozenset()
 ALLOWED: dict[str, frozenset[str]] = {
     # organizations
     "ListOrganizations": EVERYONE,
+    "ListCategories": EVERYONE,
     "RegisterOrganization": ADMIN,
     "GetOrganization": EVERYONE,
     "UpdateOrganization": ADMIN,

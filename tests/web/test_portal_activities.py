@@ -22,6 +22,7 @@ from huarong_core.commands import (
     FulfilRedemption,
     GetCheckInCode,
     GetGathering,
+    GetMember,
     GetPointsStatement,
     ListMemberClubs,
     ListRedemptions,
@@ -374,6 +375,13 @@ async def test_the_leaderboard_shows_my_place_on_each_board(world: WebWorld) -> 
     for board in ("season", "organization", "category"):
         _, text = await page(member, f"/points/leaderboard?board={board}")
         assert f'href="/points/leaderboard?board={board}" aria-current="page"' in text
+    # A category's board is headed by its name, in the reader's language, not its key.
+    profile = await world.handle.execute(GetMember(MEMBER), actor=SYSTEM)
+    assert sorted(profile.member.categories)[0] == "employee"  # 郑晓明: 党员、楼宇员工
+    _, text = await page(member, "/points/leaderboard?board=category")
+    assert "<h2>Category: Employee</h2>" in text
+    _, text = await page(member, "/points/leaderboard?board=category", "zh_CN")
+    assert "楼宇员工" in text
 
 
 async def test_the_statement_pages_back_in_time(world: WebWorld) -> None:

@@ -16,6 +16,7 @@ from huarong_core.commands import (
     GetOrganization,
     GetPointsStatement,
     GetRank,
+    ListCategories,
     ListPointsRules,
     ListShopItems,
 )
@@ -114,7 +115,8 @@ async def leaderboard(request: web.Request) -> web.StreamResponse:
             missing = True
         else:
             key = sorted(member.categories)[0]
-            label = key
+            named = {c.key: c.name for c in await run(request, ListCategories())}
+            label = named[key].get(page_locale(request)) if key in named else key
     standings = None
     mine = None
     if not missing:

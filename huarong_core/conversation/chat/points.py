@@ -29,6 +29,7 @@ from huarong_core.commands import (
     GetRank,
     GrantHonour,
     Honour,
+    ListCategories,
     ListHonours,
     ListOrganizations,
     ListPointsRules,
@@ -333,7 +334,8 @@ async def _resolve_board(turn: Turn, choice: BoardChoice) -> tuple[str | None, T
         if not turn.member.categories:
             return turn.say("chat.points.no_category")
         key = sorted(turn.member.categories)[0]
-    return key, Text("chat.points.board_category", {"category": key})
+    names = {c.key: c.name for c in await turn.run(ListCategories())}
+    return key, Text("chat.points.board_category", {"category": names.get(key, key)})
 
 
 @route(
@@ -341,7 +343,7 @@ async def _resolve_board(turn: Turn, choice: BoardChoice) -> tuple[str | None, T
     "排名",
     family="points",
     params=[arg(BoardArg(), optional=True)],
-    commands=[GetRank, FindOrganization, ListOrganizations],
+    commands=[GetRank, FindOrganization, ListOrganizations, ListCategories],
     personal=True,
     aliases=["我的排名"],
 )
@@ -378,7 +380,7 @@ async def rank(turn: Turn, args: Mapping[str, Any]) -> Outcome:
     "排行榜",
     family="points",
     params=[arg(BoardArg(), optional=True), page_arg()],
-    commands=[GetLeaderboard, FindOrganization, ListOrganizations],
+    commands=[GetLeaderboard, FindOrganization, ListOrganizations, ListCategories],
     aliases=["leaderboard", "榜单"],
 )
 async def top(turn: Turn, args: Mapping[str, Any]) -> Outcome:
