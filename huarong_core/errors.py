@@ -405,6 +405,17 @@ class HoursAlreadyConfirmed(HuarongError):
 
 
 @attrs.define(auto_exc=True, eq=False)
+class NotTheRequester(HuarongError):
+    """A step of a service request that is the requester's alone (rating it, reopening
+    or withdrawing it): staff who may see and work the request are refused it."""
+
+    key = "error.not_the_requester"
+    exit_code = 4
+
+    request: str
+
+
+@attrs.define(auto_exc=True, eq=False)
 class InvalidAnswer(InvalidValue):
     """An answer on a service request's form broke its field's rule.
 

@@ -26,6 +26,7 @@ from huarong_core.errors import (
     InvalidValue,
     MemberInactive,
     NotFound,
+    NotTheRequester,
     PermissionDenied,
     StorageError,
     TransientConflict,
@@ -87,7 +88,7 @@ def status_for(error: HuarongError) -> int:
         return 422
     if isinstance(error, NotFound | AidCaseAccessDenied):
         return 404  # a case one is not named on does not exist, as far as one can tell
-    if isinstance(error, PermissionDenied | MemberInactive):
+    if isinstance(error, PermissionDenied | MemberInactive | NotTheRequester):
         return 403
     if isinstance(error, AlreadyExists):
         return 409

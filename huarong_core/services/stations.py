@@ -63,7 +63,7 @@ from huarong_core.domain.services import (
     step_parties,
 )
 from huarong_core.domain.validation import BIDI_CONTROLS
-from huarong_core.errors import AlreadyExists, InvalidValue, NotFound
+from huarong_core.errors import AlreadyExists, InvalidValue, NotFound, NotTheRequester
 from huarong_core.events import (
     ServiceRequestAssigned,
     ServiceRequestMessage,
@@ -451,7 +451,7 @@ async def change_request_state(ctx: Context, cmd: ChangeRequestState) -> Service
     if not acting:
         if Party.STAFF in allowed:
             ctx.require(Permission.HANDLE_REQUESTS, _scope(request.station))
-        raise InvalidValue(field="state", value=cmd.state.value, reason="requester_only")
+        raise NotTheRequester(request=request.ref)
     comment = _clean_text("comment", cmd.comment, required=False, max_length=MAX_TEXT_LENGTH)
     if cmd.state is RequestState.REJECTED and not comment:
         raise InvalidValue(field="comment", value="", reason="reason_required")
@@ -575,7 +575,7 @@ async def rate_request(ctx: Context, cmd: RateRequest) -> ServiceRequest:
     request = await _locked(ctx, cmd.request_id)
     _require_access(ctx, request)
     if not is_requester(ctx, request):
-        raise InvalidValue(field="rating", value=str(cmd.rating), reason="requester_only")
+        raise NotTheRequester(request=request.ref)
     if request.state not in DONE_STATES:
         raise InvalidValue(field="rating", value=str(cmd.rating), reason="not_resolved")
     if request.rating is not None:

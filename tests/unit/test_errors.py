@@ -119,6 +119,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "NotAVolunteer": {"member_id": 7},
     "AlreadyVolunteer": {"member_id": 7},
     "HoursAlreadyConfirmed": {"shift": "#12", "member_id": 7, "hours": "2.5"},
+    "NotTheRequester": {"request": "#12"},
     "InvalidAnswer": {
         "field": "phone",
         "value": "12345",

@@ -73,9 +73,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "AssignRequest": COMMUNITY_WIDE,
     "ReplyToRequest": COMMUNITY_WIDE,
     "ScheduleVisit": COMMUNITY_WIDE,
-    # Prepared: #7 is the member's. Only the requester rates; the station's staff pass the
-    # access check and are then refused with a 422 (`requester_only`), not a 403.
-    "RateRequest": frozenset({MEMBER}) | COMMUNITY_WIDE,
+    # Prepared: #7 is the member's. Only the requester rates: the station's staff, who may
+    # see the request, are refused too (`not_the_requester`, 403).
+    "RateRequest": frozenset({MEMBER}),
     # aid cases: only the staff named on a case (prepared: 李敏 #2 and 赵磊 #6)
     "OpenAidCase": STAFF,
     "ListAidCases": EVERYONE,  # everyone else gets an empty page

@@ -105,11 +105,18 @@ class Cell:
         return self.final.outcome != self.expected or bool(self.leak)
 
 
+REQUESTER_ONLY = frozenset({"RateRequest"})
+"""Steps only the member who filed a request may take: a system actor filed none."""
+
+
 def system_refused(route: ApiRoute) -> bool:
     """A system actor is never named on an aid case, so it never reads or changes one
-    (`huarong_core.services.aid`): the one place the system token is refused."""
+    (`huarong_core.services.aid`), and never filed a service request, so it cannot rate
+    one: the places the system token is refused."""
     aid = route.command.__module__ == "huarong_core.commands.aid"
-    return aid and "case_id" in type_hints(route.command)
+    if aid and "case_id" in type_hints(route.command):
+        return True
+    return route.command.__name__ in REQUESTER_ONLY
 
 
 def expectation(route: ApiRoute, caller: str, allowed: frozenset[str] | None) -> str:

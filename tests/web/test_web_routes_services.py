@@ -165,7 +165,7 @@ async def test_a_member_asks_for_a_service_and_rates_the_answer(world: WebWorld)
 
     # Only the requester rates, once.
     rating = {"rating": 5, "comment": "办得又快又好"}
-    await _json(await staff.call("POST", f"{path}/rate", json=rating), 422)
+    await _json(await staff.call("POST", f"{path}/rate", json=rating), 403)
     rated = await _json(await member.call("POST", f"{path}/rate", json=rating), 200)
     assert (rated["rating"], rated["rating_comment"]) == (5, "办得又快又好")
     again = await _json(await member.call("POST", f"{path}/rate", json=rating, headers=ZH), 409)
