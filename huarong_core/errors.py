@@ -420,13 +420,19 @@ class InvalidAnswer(InvalidValue):
     """An answer on a service request's form broke its field's rule.
 
     `field` is the form field's key; `label` is its label in the requester's
-    language (form fields are the community's own, not catalog keys).
+    language (form fields are the community's own, not catalog keys), and
+    `labels` its label in each language the form has, by locale.
     """
 
     key = "error.invalid_answer"
     translated: ClassVar[dict[str, str]] = {"reason": "reason"}
 
     label: str = ""
+    labels: dict[str, str] = attrs.field(factory=dict)
+
+    def label_in(self, locale: str) -> str:
+        """The field's label for a reader in `locale` (the requester's, failing that)."""
+        return self.labels.get(locale) or self.label
 
 
 # --- the red-reading library ------------------------------------------------------------

@@ -23,6 +23,7 @@ from huarong_core.errors import (
     DatabaseBusy,
     DatabaseUnreachable,
     HuarongError,
+    InvalidAnswer,
     InvalidValue,
     MemberInactive,
     NotFound,
@@ -210,7 +211,7 @@ def problem_response(
 
 def _error_detail(error: HuarongError, locale: str) -> str:
     if isinstance(error, InvalidValue):
-        label = getattr(error, "label", "") or (
+        label = (error.label_in(locale) if isinstance(error, InvalidAnswer) else "") or (
             translate(f"field.{error.field}", locale)
             if has_key(f"field.{error.field}", locale)
             else error.field

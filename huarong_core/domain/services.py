@@ -123,14 +123,22 @@ class FormField:
         elif self.choices:
             raise InvalidValue(field="choices", value=self.key, reason="choices_need_choice")
 
+    def refusal(self, value: str, reason: str, locale: str) -> InvalidAnswer:
+        """This field's answer refused, named by its label in `locale` and carrying its
+        other labels, so that a reader in another language is told in theirs."""
+        return InvalidAnswer(
+            field=self.key,
+            value=value,
+            reason=reason,
+            label=self.label.get(locale),
+            labels=self.label.as_dict(),
+        )
+
     def clean(self, text: str, locale: str) -> str:
         """The answer in its canonical form; raises `InvalidAnswer` naming this field."""
 
         def refuse(reason: str) -> InvalidAnswer:
-            shown = text if len(text) <= 40 else text[:40] + "…"
-            return InvalidAnswer(
-                field=self.key, value=shown, reason=reason, label=self.label.get(locale)
-            )
+            return self.refusal(text if len(text) <= 40 else text[:40] + "…", reason, locale)
 
         if _has_control(text):
             raise refuse("control_characters")
@@ -173,7 +181,8 @@ def check_answers(
     """The answers to a form, validated and cleaned; empty optional answers are left out.
 
     Every error is an `InvalidAnswer` (an `InvalidValue`) whose `field` is the
-    form field's key and whose `label` is its label in `locale`.
+    form field's key and whose `label` is its label in `locale` (`labels` has the
+    others).
     """
     known = {f.key: f for f in form}
     for key in sorted(answers):
@@ -185,17 +194,10 @@ def check_answers(
     for field in form:
         raw = answers.get(field.key, "")
         if not isinstance(raw, str):
-            raise InvalidAnswer(
-                field=field.key,
-                value=str(raw)[:40],
-                reason="not_text",
-                label=field.label.get(locale),
-            )
+            raise field.refusal(str(raw)[:40], "not_text", locale)
         if not raw.strip():
             if field.required:
-                raise InvalidAnswer(
-                    field=field.key, value="", reason="required", label=field.label.get(locale)
-                )
+                raise field.refusal("", "required", locale)
             continue
         cleaned[field.key] = field.clean(raw, locale)
     return cleaned

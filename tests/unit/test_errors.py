@@ -125,6 +125,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "value": "12345",
         "reason": "bad_phone",
         "label": "联系电话",
+        "labels": {"zh_CN": "联系电话", "en": "Phone"},
     },
     "AidCaseAccessDenied": {"case_id": 3},
     "WrongCheckInCode": {"gathering_id": 12},

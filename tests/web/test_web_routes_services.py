@@ -119,6 +119,10 @@ async def test_a_member_asks_for_a_service_and_rates_the_answer(world: WebWorld)
     assert zh["errors"][0]["pointer"] == en["errors"][0]["pointer"] == "/phone"
     assert zh["errors"][0]["detail"] == "此项必填"
     assert en["errors"][0]["detail"] == "this must be filled in"
+    # The form's own label too, whatever the member's profile language.
+    assert "联系电话" in zh["detail"]
+    assert "Phone" in en["detail"]
+    assert "联系电话" not in en["detail"]
 
     answers = {"plate": "豫H·C2468", "phone": "139 0391 0010"}
     submitted = await _json(
