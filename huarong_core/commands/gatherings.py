@@ -291,7 +291,9 @@ class ListSalons(Query[tuple[Salon, ...]]):
 @attrs.frozen
 class GenerateSessions(Command[int]):
     """Create the sessions every enabled salon (or one) has up to `until` (default:
-    the horizon); idempotent, and never recreates a cancelled or moved occurrence."""
+    the horizon; at most two years ahead); idempotent, and never recreates a
+    cancelled or moved occurrence. A salon's sessions are for whoever runs its
+    organizer's gatherings to make; without `salon_key`, every salon they run."""
 
     salon_key: str | None = None
     until: datetime | None = None

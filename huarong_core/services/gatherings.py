@@ -92,6 +92,9 @@ from huarong_core.storage.codec import as_datetime
 CODE_ALPHABET = "0123456789"
 CODE_LENGTH = 6
 MAX_CODE_TRIES = 5
+MAX_GENERATED_AHEAD = timedelta(days=731)
+"""How far ahead `GenerateSessions` may make sessions (a weekly salon: about a hundred);
+unbounded, one call could write centuries of them."""
 CODE_TRIES_WINDOW = timedelta(minutes=15)
 """Five wrong codes in fifteen minutes, and a member must wait (or ask staff)."""
 MAX_COMMENT = 1000
@@ -394,8 +397,29 @@ async def list_salons(ctx: Context, cmd: ListSalons) -> tuple[Salon, ...]:
 
 @handles(GenerateSessions)
 async def generate(ctx: Context, cmd: GenerateSessions) -> int:
-    ctx.require_anywhere(Permission.MANAGE_GATHERINGS)
-    return await generate_sessions(ctx, cmd.salon_key, cmd.until)
+    """A salon's sessions are made ahead of the scheduler by whoever runs its
+    organizer's gatherings (as for its events); "every salon" means every salon
+    the actor runs, which for the community's staff is all of them."""
+    if cmd.until is not None and cmd.until > ctx.now + MAX_GENERATED_AHEAD:
+        raise InvalidValue(field="until", value=cmd.until.isoformat(), reason="too_far_ahead")
+    if cmd.salon_key is not None:
+        salon = await ctx.repos.gatherings.salon(cmd.salon_key)
+        if salon is None:
+            raise NotFound(entity="salon", ref=cmd.salon_key)
+        club_key, station = await resolve_organizer(ctx, salon.organizer)
+        if not _can_manage(ctx, club_key, station):
+            ctx.require(Permission.MANAGE_GATHERINGS, organizer_scopes(club_key, station)[0])
+        return await generate_sessions(ctx, salon.key, cmd.until)
+    if ctx.can(Permission.MANAGE_GATHERINGS, Scope.community()):
+        return await generate_sessions(ctx, None, cmd.until)
+    mine = [
+        salon.key
+        for salon in await ctx.repos.gatherings.salons()
+        if _can_manage(ctx, *await resolve_organizer(ctx, salon.organizer))
+    ]
+    if not mine:
+        ctx.require(Permission.MANAGE_GATHERINGS)  # runs no salon: refused as such
+    return sum([await generate_sessions(ctx, key, cmd.until) for key in mine])
 
 
 @on_timer("salons.generate")

@@ -56,6 +56,7 @@ from huarong_core.errors import (
     CheckInRefused,
     GatheringNotOpen,
     InvalidValue,
+    NotFound,
     PermissionDenied,
     VenueUnavailable,
     WrongCheckInCode,
@@ -458,6 +459,44 @@ async def test_a_salon_makes_its_sessions_in_local_time(hub: Pair) -> None:
     assert again == 0
     more = await handle.execute(GenerateSessions(until=local(date(2026, 10, 31), 0)), actor=SYSTEM)
     assert more == 2
+
+
+async def test_who_may_make_sessions_ahead_and_how_far(hub: Pair, clock: FrozenClock) -> None:
+    huarong, handle = hub
+    await handle.execute(DefineSalon(english_salon()), actor=SYSTEM)
+    await handle.execute(
+        DefineSalon(english_salon(key="town", organizer=Organizer.parse("community"))),
+        actor=SYSTEM,
+    )
+    leader = await actor_for(handle, "m01")  # leads the English club
+    staff = await actor_for(handle, "staff")  # station staff of another station
+    member = await actor_for(handle, "m02")
+    later = local(date(2026, 11, 30), 0)
+    before = await snapshot(huarong.db)
+    for actor in (staff, member):  # runs no salon at all
+        with pytest.raises(PermissionDenied):
+            await handle.execute(GenerateSessions(until=later), actor=actor)
+    for actor in (staff, member):  # a salon: its organizer's people
+        with pytest.raises(PermissionDenied):
+            await handle.execute(GenerateSessions("english", until=later), actor=actor)
+    with pytest.raises(PermissionDenied):
+        await handle.execute(GenerateSessions("town", until=later), actor=leader)
+    with pytest.raises(InvalidValue) as far:  # centuries of sessions in one call
+        await handle.execute(
+            GenerateSessions(until=clock.now() + timedelta(days=732)), actor=SYSTEM
+        )
+    assert (far.value.field, far.value.reason) == ("until", "too_far_ahead")
+    with pytest.raises(NotFound):
+        await handle.execute(GenerateSessions("nowhere"), actor=SYSTEM)
+    assert await snapshot(huarong.db) == before
+
+    # "Every salon", said by the English club's leader: every salon they run.
+    made = await handle.execute(GenerateSessions(until=later), actor=leader)
+    assert made == 3  # the second Thursdays of September, October and November
+    town = await handle.execute(ListGatherings(salon_key="town"), actor=SYSTEM)
+    assert len(town) == 2  # July and August only, from its definition
+    far_enough = clock.now() + timedelta(days=731)
+    assert await handle.execute(GenerateSessions("town", until=far_enough), actor=SYSTEM) > 20
 
 
 async def test_one_session_is_moved_or_cancelled_without_touching_the_rest(

@@ -68,7 +68,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     # salons, sessions, events
     "ListSalons": EVERYONE,
     "DefineSalon": PARTY_MASSES,
-    "GenerateSessions": ANYWHERE_STAFF,
+    "GenerateSessions": COMMUNITY,  # the example names `english`, run by station huaying
     "CreateEvent": PARTY_MASSES,
     "ListGatherings": EVERYONE,
     "WhatsOn": EVERYONE,
