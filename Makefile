@@ -13,7 +13,10 @@ DEMO_PORTAL ?= http://127.0.0.1:8080
 .PHONY: demo test lint typecheck unit venv clean synapse
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "make: could not create $(VENV) with $(PYTHON) -m venv." >&2; \
+		echo "      On Debian or Ubuntu: sudo apt install python3-venv (then run make again)." >&2; \
+		exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
