@@ -100,7 +100,7 @@ async def test_load_then_list_members(cli: Cli, database_url: str, repo_root: Pa
     loaded = await cli("--db", database_url, "load", EXAMPLE)
 
     assert loaded.code == 0, loaded.err
-    assert "Loaded community “huarong”: 139 change(s)." in loaded.out
+    assert "Loaded community “huarong”: 141 change(s)." in loaded.out
 
     listed = await cli("members", "list", "--json", "--db", database_url)
     assert listed.code == 0, listed.err
@@ -144,7 +144,7 @@ async def test_dry_run_changes_nothing(cli: Cli, sqlite_file_url: str) -> None:
     dry = await cli("--db", sqlite_file_url, "load", EXAMPLE, "--dry-run")
 
     assert dry.code == 0, dry.err
-    assert "Dry run for community “huarong”: 139 change(s) would be made" in dry.out
+    assert "Dry run for community “huarong”: 141 change(s) would be made" in dry.out
     assert await db_snapshot(sqlite_file_url) == before
 
 
@@ -428,7 +428,7 @@ async def test_chinese_output_with_lang(cli: Cli, sqlite_file_url: str) -> None:
     listed = await cli("--db", sqlite_file_url, "members", "list", "--lang", "zh_CN")
     english = await cli("--db", sqlite_file_url, "members", "list")
 
-    assert "已加载社区“huarong”：139 处变更。" in loaded.out
+    assert "已加载社区“huarong”：141 处变更。" in loaded.out
     assert listed.code == 0, listed.err
     header = listed.out.splitlines()[0].split()
     assert header == ["编号", "名称", "单位", "类别", "状态", "标识"]
