@@ -418,6 +418,8 @@ async def reach_checkpoint(ctx: Context, cmd: ReachCheckpoint) -> TeamProgress:
         await repo.checkpoint_by_code(gathering.id, code) if CODE_PATTERN.match(code) else None
     )
     if checkpoint is None:
+        if by_staff:  # staff's typos do not use up the team's tries
+            raise CheckInRefused(gathering=gathering.ref, reason="wrong_code")
         raise WrongCheckpointCode(gathering_id=gathering.id, team_id=team_id)
     await repo.lock_team(team_id)
     if await repo.visit(gathering.id, team_id, checkpoint.seq, member_id, ctx.now):

@@ -92,11 +92,11 @@ from huarong_core.storage.codec import as_datetime
 CODE_ALPHABET = "0123456789"
 CODE_LENGTH = 6
 MAX_CODE_TRIES = 5
+CODE_TRIES_WINDOW = timedelta(minutes=15)
+"""Five wrong codes in fifteen minutes, and a member must wait (or ask staff)."""
 MAX_GENERATED_AHEAD = timedelta(days=731)
 """How far ahead `GenerateSessions` may make sessions (a weekly salon: about a hundred);
 unbounded, one call could write centuries of them."""
-CODE_TRIES_WINDOW = timedelta(minutes=15)
-"""Five wrong codes in fifteen minutes, and a member must wait (or ask staff)."""
 MAX_COMMENT = 1000
 MAX_WHATS_ON_DAYS = 62
 GENERATE_KEY = "salons:generate"

@@ -462,6 +462,11 @@ async def test_a_team_guessing_codes_runs_out_of_tries(community: Pair, clock: F
     # Another team is not affected, and staff can still mark a checkpoint for them.
     owl = await handle.execute(ReachCheckpoint(hunt.id, "LIB42"), actor=who["carol"])
     assert (owl.team.id, owl.reached) == (owls.id, (1,))
+    with pytest.raises(CheckInRefused) as typo:  # not counted against the team
+        await handle.execute(
+            ReachCheckpoint(hunt.id, "FOUNT8", member_id=member["alice"]), actor=SYSTEM
+        )
+    assert typo.value.reason == "wrong_code"
     marked = await handle.execute(
         ReachCheckpoint(hunt.id, "FOUNT7", member_id=member["alice"]), actor=SYSTEM
     )
