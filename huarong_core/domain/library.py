@@ -24,7 +24,6 @@ MAX_TAGS = 20
 MAX_TAG_LENGTH = 40
 MIN_REFLECTION_LENGTH = 50
 MAX_REFLECTION_LENGTH = 5000
-MAX_NOTE_LENGTH = 1000
 COPY_CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,23}\Z")
 
 
@@ -147,17 +146,6 @@ def require_reflection_text(field: str, value: str) -> str:
         raise InvalidValue(field=field, value=str(len(text)), reason="too_short")
     if len(text) > MAX_REFLECTION_LENGTH:
         raise InvalidValue(field=field, value=str(len(text)), reason="too_long")
-    return text
-
-
-def require_note(field: str, value: str, *, required: bool) -> str:
-    text = value.strip()
-    if required and not text:
-        raise InvalidValue(field=field, value=value, reason="empty")
-    if len(text) > MAX_NOTE_LENGTH:
-        raise InvalidValue(field=field, value=text[:20] + "…", reason="too_long")
-    if _has_controls(text):
-        raise InvalidValue(field=field, value=text[:20], reason="control_characters")
     return text
 
 

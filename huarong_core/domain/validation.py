@@ -40,6 +40,22 @@ def require_name(field: str, value: str, *, max_length: int = MAX_NAME_LENGTH) -
     return text
 
 
+MAX_NOTE_LENGTH = 1000
+
+
+def require_note(field: str, value: str, *, required: bool) -> str:
+    """A note or reason someone types for others to read: trimmed, line breaks kept,
+    no other control characters, at most `MAX_NOTE_LENGTH` characters."""
+    text = value.strip()
+    if required and not text:
+        raise InvalidValue(field=field, value=value, reason="empty")
+    if len(text) > MAX_NOTE_LENGTH:
+        raise InvalidValue(field=field, value=text[:20] + "…", reason="too_long")
+    if any(_is_control(ch) for ch in text if ch not in "\t\n\r"):
+        raise InvalidValue(field=field, value=text[:20], reason="control_characters")
+    return text
+
+
 def require_timezone(field: str, value: str) -> str:
     try:
         ZoneInfo(value)

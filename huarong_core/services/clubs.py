@@ -34,10 +34,9 @@ from huarong_core.domain.clubs import (
     JoinPolicy,
     MembershipStatus,
 )
-from huarong_core.domain.library import require_note
 from huarong_core.domain.members import IdentityRef
 from huarong_core.domain.roles import GrantSource, Permission, Role, Scope
-from huarong_core.domain.validation import require_name
+from huarong_core.domain.validation import require_name, require_note
 from huarong_core.errors import (
     AlreadyExists,
     AlreadyInClub,

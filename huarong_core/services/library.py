@@ -80,13 +80,12 @@ from huarong_core.domain.library import (
     normalize_tags,
     rank_standings,
     require_author,
-    require_note,
     require_reflection_text,
     require_title,
 )
 from huarong_core.domain.points import Trigger
 from huarong_core.domain.roles import Permission, Scope
-from huarong_core.domain.validation import require_name
+from huarong_core.domain.validation import require_name, require_note
 from huarong_core.errors import (
     AlreadyExists,
     AlreadyVoted,
