@@ -77,7 +77,7 @@ async def test_points_history_rank_and_top(database_url: str) -> None:
         answer = await chat.say("carol", "/rank")
         assert "总榜：第 1 名，20 分" in answer.text
         assert "Acme Insurance榜：第 1 名" in answer.text
-        assert "employee类别榜：第 1 名" in answer.text
+        assert "员工类别榜：第 1 名" in answer.text
 
         answer = await chat.say("carol", "/top")
         assert "1. Carol — 20 分  ← 我" in answer.text

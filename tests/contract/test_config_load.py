@@ -294,7 +294,7 @@ async def test_edited_file_applies_exactly_the_edit(
         "venues": 4,
         "salons": 5,
         "events": 5,
-        "services": 35,
+        "services": 37,
         "books": 6,
         "book_copies": 11,
         "volunteer_tasks": 3,
