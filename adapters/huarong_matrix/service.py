@@ -22,6 +22,7 @@ import structlog
 
 from huarong_core.app import CommunityHandle
 from huarong_core.delivery import Sender
+from huarong_core.errors import ConfigError, Problem
 from huarong_core.inbox import AdapterState, Inbox, InboxWorker
 from huarong_matrix.bot import PLATFORM, MatrixBot
 from huarong_matrix.client import TIMELINE_LIMIT, MatrixClient
@@ -32,6 +33,7 @@ from huarong_matrix.syncing import SyncLoop
 log = structlog.get_logger(__name__)
 
 DEFAULT_STORE = "huarong-matrix-store"
+INVITERS = "HUARONG_MATRIX_INVITERS"
 
 
 class MatrixSettingsError(ValueError):
@@ -106,30 +108,36 @@ class MatrixService:
         await self.client.close()
 
 
-def _inviters(value: str) -> tuple[str, ...]:
+def _inviters(value: str) -> tuple[tuple[str, ...], list[Problem]]:
     entries = tuple(part.strip() for part in value.split(",") if part.strip())
-    for entry in entries:
-        if not entry.startswith(("@", ":")):
-            raise MatrixSettingsError(
-                f"HUARONG_MATRIX_INVITERS entry {entry!r} is neither @user:server nor :server"
-            )
-    return entries
+    wrong = [
+        Problem(INVITERS, "chat.matrix.config.inviter", {"value": entry})
+        for entry in entries
+        if not entry.startswith(("@", ":"))
+    ]
+    return entries, wrong
 
 
 async def create(handle: CommunityHandle, environ: Mapping[str, str]) -> MatrixService | None:
-    """The `huarong.serve` entry point: a service when a homeserver is configured."""
+    """The `huarong.serve` entry point: a service when a homeserver is configured.
+
+    Wrong or missing settings stop `huarong serve` with every problem named, as a
+    community file's do (`ConfigError`), before anything starts."""
     homeserver = environ.get("HUARONG_MATRIX_HOMESERVER", "").strip()
     if not homeserver:
         return None
+    problems: list[Problem] = []
     user = environ.get("HUARONG_MATRIX_USER", "").strip()
     if not user.startswith("@") or ":" not in user:
-        raise MatrixSettingsError("HUARONG_MATRIX_USER must be the bot's user id, @name:server")
+        problems.append(Problem("HUARONG_MATRIX_USER", "chat.matrix.config.user", {"value": user}))
     password = environ.get("HUARONG_MATRIX_PASSWORD") or None
     token = environ.get("HUARONG_MATRIX_ACCESS_TOKEN") or None
     if not password and not token:
-        raise MatrixSettingsError(
-            "set HUARONG_MATRIX_PASSWORD or HUARONG_MATRIX_ACCESS_TOKEN for the Matrix bot"
-        )
+        problems.append(Problem("HUARONG_MATRIX_PASSWORD", "chat.matrix.config.credentials"))
+    inviters, wrong = _inviters(environ.get(INVITERS, ""))
+    problems += wrong
+    if problems:
+        raise ConfigError(file="HUARONG_MATRIX_*", problems=tuple(problems))
     return MatrixService(
         handle,
         homeserver,
@@ -138,5 +146,5 @@ async def create(handle: CommunityHandle, environ: Mapping[str, str]) -> MatrixS
         password=password,
         access_token=token,
         pickle_key=environ.get("HUARONG_MATRIX_STORE_KEY") or "huarong",
-        inviters=_inviters(environ.get("HUARONG_MATRIX_INVITERS", "")),
+        inviters=inviters,
     )
