@@ -18,10 +18,15 @@ Settings (environment):
 
 The webhook's secret is new at every start (random, held in memory only) and
 given to Telegram with `setWebhook`, so no stored value can leak it.
+
+Wrong settings stop `huarong serve` before anything connects, every problem named
+(`ConfigError`); so does a token the Bot API refuses, or a Bot API that cannot be
+reached, at start.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -31,8 +36,9 @@ from aiohttp import web
 
 from huarong_core.app import CommunityHandle
 from huarong_core.delivery import Sender
+from huarong_core.errors import ConfigError, Problem
 from huarong_core.inbox import AdapterState, Inbox, InboxWorker
-from huarong_telegram.api import BotApi, TelegramError
+from huarong_telegram.api import BotApi, NotFound, TelegramError, Unauthorized
 from huarong_telegram.bot import PLATFORM, TelegramBot
 from huarong_telegram.menu import portal_url_ok
 from huarong_telegram.pacing import OutboundScheduler
@@ -50,6 +56,7 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_LISTEN = "127.0.0.1:8443"
+SETTINGS = "HUARONG_TELEGRAM_*"
 
 
 class TelegramService:
@@ -96,7 +103,12 @@ class TelegramService:
 
     async def start(self) -> None:
         self.outbound.start()
-        me = await self.bot.prepare()
+        try:
+            me = await self.bot.prepare()
+        except TelegramError as exc:
+            await self.outbound.stop()
+            await self.api.close()
+            raise _unusable(exc) from exc
         log.info("telegram.ready", bot=me.username, mode="webhook" if self.webhook_url else "poll")
         if self.publish:
             try:
@@ -141,11 +153,65 @@ class TelegramService:
         await self.api.close()
 
 
+TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,200}\Z")
+"""A bot token as @BotFather gives it: the bot's id, a colon, a secret."""
+
+
+def _unusable(error: TelegramError) -> ConfigError:
+    """The bot cannot start: its token was refused, or the Bot API did not answer.
+    (The token is never part of what is said.)"""
+    if isinstance(error, Unauthorized | NotFound):
+        problem = Problem("HUARONG_TELEGRAM_TOKEN", "chat.telegram.config.token_refused")
+    else:
+        problem = Problem(
+            "HUARONG_TELEGRAM_API_URL",
+            "chat.telegram.config.unreachable",
+            {"error": f"{type(error).__name__} {error.error_code or ''}".strip()},
+        )
+    return ConfigError(file=SETTINGS, problems=(problem,))
+
+
+def _check(environ: Mapping[str, str], token: str) -> None:
+    """Every wrong setting at once, before anything connects."""
+    problems: list[Problem] = []
+    if not TOKEN.match(token):
+        problems.append(Problem("HUARONG_TELEGRAM_TOKEN", "chat.telegram.config.token"))
+    api_url = environ.get("HUARONG_TELEGRAM_API_URL") or DEFAULT_API_URL
+    api = urlsplit(api_url)
+    if api.scheme not in ("http", "https") or not api.hostname:
+        problems.append(
+            Problem("HUARONG_TELEGRAM_API_URL", "chat.telegram.config.api_url", {"value": api_url})
+        )
+    webhook = environ.get("HUARONG_TELEGRAM_WEBHOOK_URL") or ""
+    if webhook:
+        parts = urlsplit(webhook)
+        # Telegram's own servers deliver over HTTPS only; a local Bot API server
+        # (`--local`) may deliver over plain HTTP.
+        schemes = ("https",) if api_url == DEFAULT_API_URL else ("http", "https")
+        if parts.scheme not in schemes or not parts.hostname:
+            problems.append(
+                Problem(
+                    "HUARONG_TELEGRAM_WEBHOOK_URL",
+                    "chat.telegram.config.webhook",
+                    {"value": webhook},
+                )
+            )
+    listen = environ.get("HUARONG_TELEGRAM_LISTEN") or DEFAULT_LISTEN
+    _, _, port = listen.rpartition(":")
+    if not (port.isascii() and port.isdigit() and 0 < int(port[:6]) < 65536):
+        problems.append(
+            Problem("HUARONG_TELEGRAM_LISTEN", "chat.telegram.config.listen", {"value": listen})
+        )
+    if problems:
+        raise ConfigError(file=SETTINGS, problems=tuple(problems))
+
+
 async def create(handle: CommunityHandle, environ: Mapping[str, str]) -> TelegramService | None:
     """The `huarong.serve` entry point: a service when a token is configured."""
     token = environ.get("HUARONG_TELEGRAM_TOKEN", "").strip()
     if not token:
         return None
+    _check(environ, token)
     portal_url = environ.get("HUARONG_WEB_PUBLIC_URL", "").strip() or None
     if portal_url is not None and not portal_url_ok(portal_url):
         log.warning("telegram.portal_url_not_https", setting="HUARONG_WEB_PUBLIC_URL")

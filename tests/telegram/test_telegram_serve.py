@@ -104,3 +104,49 @@ async def test_the_tea_club_example_binds_its_group(
         _, err = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 0, err.decode()
     fake.assert_clean()
+
+
+async def _serve_refused(repo_root: Path, tmp_path: Path, env: dict[str, str]) -> str:
+    """`huarong serve` that must stop at once with exit status 2: what it said."""
+    config = tmp_path / "community.toml"
+    config.write_text(SAMPLE_COMMUNITY, encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'serve.db'}"
+    assert await (await run_huarong(repo_root, env, "--db", db, "load", str(config))).wait() == 0
+    process = await run_huarong(repo_root, env, "--db", db, "serve")
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 2, err.decode()
+    assert "Traceback" not in err.decode()
+    assert "Unclosed" not in err.decode()  # a refused start leaves no session open
+    return out.decode() + err.decode()
+
+
+async def test_wrong_settings_stop_serve_with_every_problem_named(
+    repo_root: Path, tmp_path: Path, fake_bot_api: FakeBotApi
+) -> None:
+    env = serve_env(
+        fake_bot_api,
+        HUARONG_TELEGRAM_TOKEN="bot123: pasted wrong",
+        HUARONG_TELEGRAM_WEBHOOK_URL="ftp://example.org/hook",
+        HUARONG_TELEGRAM_LISTEN="everywhere",
+    )
+    said = await _serve_refused(repo_root, tmp_path, env)
+    for setting in (
+        "HUARONG_TELEGRAM_TOKEN",
+        "HUARONG_TELEGRAM_WEBHOOK_URL",
+        "HUARONG_TELEGRAM_LISTEN",
+    ):
+        assert setting in said
+    assert "pasted wrong" not in said  # the token is never repeated
+    assert fake_bot_api.requests == []  # refused before anything connects
+
+
+async def test_a_token_the_bot_api_refuses_stops_serve(
+    repo_root: Path, tmp_path: Path, fake_bot_api: FakeBotApi
+) -> None:
+    token = "987654321:not-this-bots-token"
+    said = await _serve_refused(
+        repo_root, tmp_path, serve_env(fake_bot_api, HUARONG_TELEGRAM_TOKEN=token)
+    )
+    assert "HUARONG_TELEGRAM_TOKEN" in said
+    assert "refused" in said
+    assert token not in said
