@@ -171,31 +171,38 @@ def _unusable(error: TelegramError) -> ConfigError:
     return ConfigError(file=SETTINGS, problems=(problem,))
 
 
+def _url_of(text: str, schemes: tuple[str, ...]) -> bool:
+    """`text` is an absolute URL of one of `schemes`, with a host and no spaces."""
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:  # an unclosed IPv6 bracket, a bad port
+        return False
+    return parts.scheme in schemes and bool(host) and not any(ch.isspace() for ch in text)
+
+
 def _check(environ: Mapping[str, str], token: str) -> None:
     """Every wrong setting at once, before anything connects."""
     problems: list[Problem] = []
     if not TOKEN.match(token):
         problems.append(Problem("HUARONG_TELEGRAM_TOKEN", "chat.telegram.config.token"))
     api_url = environ.get("HUARONG_TELEGRAM_API_URL") or DEFAULT_API_URL
-    api = urlsplit(api_url)
-    if api.scheme not in ("http", "https") or not api.hostname:
+    if not _url_of(api_url, ("http", "https")):
         problems.append(
             Problem("HUARONG_TELEGRAM_API_URL", "chat.telegram.config.api_url", {"value": api_url})
         )
     webhook = environ.get("HUARONG_TELEGRAM_WEBHOOK_URL") or ""
-    if webhook:
-        parts = urlsplit(webhook)
-        # Telegram's own servers deliver over HTTPS only; a local Bot API server
-        # (`--local`) may deliver over plain HTTP.
-        schemes = ("https",) if api_url == DEFAULT_API_URL else ("http", "https")
-        if parts.scheme not in schemes or not parts.hostname:
-            problems.append(
-                Problem(
-                    "HUARONG_TELEGRAM_WEBHOOK_URL",
-                    "chat.telegram.config.webhook",
-                    {"value": webhook},
-                )
+    # Telegram's own servers deliver over HTTPS only; a local Bot API server
+    # (`--local`) may deliver over plain HTTP.
+    schemes = ("https",) if api_url == DEFAULT_API_URL else ("http", "https")
+    if webhook and not _url_of(webhook, schemes):
+        problems.append(
+            Problem(
+                "HUARONG_TELEGRAM_WEBHOOK_URL",
+                "chat.telegram.config.webhook",
+                {"value": webhook},
             )
+        )
     listen = environ.get("HUARONG_TELEGRAM_LISTEN") or DEFAULT_LISTEN
     _, _, port = listen.rpartition(":")
     if not (port.isascii() and port.isdigit() and 0 < int(port[:6]) < 65536):

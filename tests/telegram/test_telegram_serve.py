@@ -126,7 +126,7 @@ async def test_wrong_settings_stop_serve_with_every_problem_named(
     env = serve_env(
         fake_bot_api,
         HUARONG_TELEGRAM_TOKEN="bot123: pasted wrong",
-        HUARONG_TELEGRAM_WEBHOOK_URL="ftp://example.org/hook",
+        HUARONG_TELEGRAM_WEBHOOK_URL="http://[::1/hook",  # an unclosed bracket
         HUARONG_TELEGRAM_LISTEN="everywhere",
     )
     said = await _serve_refused(repo_root, tmp_path, env)
