@@ -106,6 +106,15 @@ async def serve(
     return [name for name, _ in services]
 
 
+def host_and_port(listen: str) -> tuple[str, int] | None:
+    """`host:port` as a service binds it (`[::1]:8443`; `:8080` is 127.0.0.1), or None
+    when the text is not that (each service names its own setting in the refusal)."""
+    host, _, port = listen.strip().rpartition(":")
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port[:6]) < 65536:
+        return None
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
 YOUNG_OBJECTS_BEFORE_COLLECTING = 5_000
 """Container objects allocated (net) before a young-generation collection; Python's
 default is 700. Handling a request or an update makes no reference cycles in its

@@ -84,10 +84,19 @@ PORTAL_BUTTON_TEXT = {"zh": "社区门户", "en": "Portal"}
 chat, so one language: Telegram has no per-language menu button)."""
 
 
+def url_ok(text: str, schemes: tuple[str, ...]) -> bool:
+    """`text` is an absolute URL of one of `schemes`, with a host and no spaces."""
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:  # an unclosed IPv6 bracket, a bad port
+        return False
+    return parts.scheme in schemes and bool(host) and not any(ch.isspace() for ch in text)
+
+
 def portal_url_ok(url: str) -> bool:
     """Telegram opens only HTTPS pages as Mini Apps."""
-    parts = urlsplit(url)
-    return parts.scheme == "https" and bool(parts.hostname)
+    return url_ok(url, ("https",))
 
 
 def portal_button(url: str, community_locale: str) -> dict[str, Any]:

@@ -38,9 +38,10 @@ from huarong_core.app import CommunityHandle
 from huarong_core.delivery import Sender
 from huarong_core.errors import ConfigError, Problem
 from huarong_core.inbox import AdapterState, Inbox, InboxWorker
+from huarong_core.serve import host_and_port
 from huarong_telegram.api import BotApi, NotFound, TelegramError, Unauthorized
 from huarong_telegram.bot import PLATFORM, TelegramBot
-from huarong_telegram.menu import portal_url_ok
+from huarong_telegram.menu import portal_url_ok, url_ok
 from huarong_telegram.pacing import OutboundScheduler
 from huarong_telegram.sender import TelegramSender
 from huarong_telegram.updates import (
@@ -127,8 +128,10 @@ class TelegramService:
             app = webhook_app(self.inbox, self.worker, secret, path)
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
-            host, _, port = self.listen.rpartition(":")
-            await web.TCPSite(self._runner, host or "127.0.0.1", int(port)).start()
+            address = host_and_port(self.listen)
+            if address is None:  # built without `create`, which checks it first
+                raise ConfigError(file=SETTINGS, problems=(_listen_problem(self.listen),))
+            await web.TCPSite(self._runner, *address).start()
             await self.api.set_webhook(
                 self.webhook_url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
             )
@@ -171,14 +174,8 @@ def _unusable(error: TelegramError) -> ConfigError:
     return ConfigError(file=SETTINGS, problems=(problem,))
 
 
-def _url_of(text: str, schemes: tuple[str, ...]) -> bool:
-    """`text` is an absolute URL of one of `schemes`, with a host and no spaces."""
-    try:
-        parts = urlsplit(text)
-        host = parts.hostname
-    except ValueError:  # an unclosed IPv6 bracket, a bad port
-        return False
-    return parts.scheme in schemes and bool(host) and not any(ch.isspace() for ch in text)
+def _listen_problem(listen: str) -> Problem:
+    return Problem("HUARONG_TELEGRAM_LISTEN", "chat.telegram.config.listen", {"value": listen})
 
 
 def _check(environ: Mapping[str, str], token: str) -> None:
@@ -187,7 +184,7 @@ def _check(environ: Mapping[str, str], token: str) -> None:
     if not TOKEN.match(token):
         problems.append(Problem("HUARONG_TELEGRAM_TOKEN", "chat.telegram.config.token"))
     api_url = environ.get("HUARONG_TELEGRAM_API_URL") or DEFAULT_API_URL
-    if not _url_of(api_url, ("http", "https")):
+    if not url_ok(api_url, ("http", "https")):
         problems.append(
             Problem("HUARONG_TELEGRAM_API_URL", "chat.telegram.config.api_url", {"value": api_url})
         )
@@ -195,7 +192,7 @@ def _check(environ: Mapping[str, str], token: str) -> None:
     # Telegram's own servers deliver over HTTPS only; a local Bot API server
     # (`--local`) may deliver over plain HTTP.
     schemes = ("https",) if api_url == DEFAULT_API_URL else ("http", "https")
-    if webhook and not _url_of(webhook, schemes):
+    if webhook and not url_ok(webhook, schemes):
         problems.append(
             Problem(
                 "HUARONG_TELEGRAM_WEBHOOK_URL",
@@ -204,11 +201,8 @@ def _check(environ: Mapping[str, str], token: str) -> None:
             )
         )
     listen = environ.get("HUARONG_TELEGRAM_LISTEN") or DEFAULT_LISTEN
-    _, _, port = listen.rpartition(":")
-    if not (port.isascii() and port.isdigit() and 0 < int(port[:6]) < 65536):
-        problems.append(
-            Problem("HUARONG_TELEGRAM_LISTEN", "chat.telegram.config.listen", {"value": listen})
-        )
+    if host_and_port(listen) is None:
+        problems.append(_listen_problem(listen))
     if problems:
         raise ConfigError(file=SETTINGS, problems=tuple(problems))
 

@@ -27,6 +27,7 @@ from aiohttp import web
 from huarong_core.app import CommunityHandle
 from huarong_core.delivery import Sender
 from huarong_core.errors import ConfigError, Problem
+from huarong_core.serve import host_and_port
 from huarong_web.app import make_app
 from huarong_web.settings import WebSettings
 
@@ -74,13 +75,13 @@ class WebService:
 
 
 def split_listen(listen: str) -> tuple[str, int]:
-    host, _, port = listen.strip().rpartition(":")
-    if not (port.isascii() and port.isdigit()) or not 0 < int(port[:6]) < 65536:
+    address = host_and_port(listen)
+    if address is None:
         raise ConfigError(
             file="HUARONG_WEB_LISTEN",
             problems=(Problem("HUARONG_WEB_LISTEN", "web.config.listen", {"value": listen}),),
         )
-    return host.strip("[]") or "127.0.0.1", int(port)
+    return address
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool | None:

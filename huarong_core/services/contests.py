@@ -406,7 +406,8 @@ async def reach_checkpoint(ctx: Context, cmd: ReachCheckpoint) -> TeamProgress:
         raise GatheringNotOpen(gathering=gathering.ref, reason="not_running")
     by_staff = member_id != ctx.actor.member_id
     if not by_staff:
-        tries = await ctx.repos.audit.count_recent_on(
+        tries = await ctx.repos.audit.count_recent(
+            None,  # the team's tries, whichever member made them
             WrongCheckpointCode.audit_action,
             f"challenge_team:{team_id}",
             ctx.now - CHECKPOINT_TRIES_WINDOW,

@@ -65,32 +65,20 @@ class AuditRepository:
         return [_entry(r) for r in rows]
 
     async def count_recent(
-        self, actor_label: str, action: str, target: str, since: datetime
+        self, actor_label: str | None, action: str, target: str, since: datetime
     ) -> int:
-        """How often `actor_label` did `action` on `target` since `since` (a short window:
-        the scan follows the time index)."""
+        """How often `actor_label` (anyone, when None) did `action` on `target` since
+        `since` (a short window: the scan follows the time index)."""
+        by_actor = "" if actor_label is None else " AND actor_label = $5"
         return int(
             await self._conn.fetchval(
                 "SELECT COUNT(*) FROM audit_log WHERE community_id = $1 AND at >= $2"
-                " AND action = $3 AND target = $4 AND actor_label = $5",
+                f" AND action = $3 AND target = $4{by_actor}",
                 self._cid,
                 since,
                 action,
                 target,
-                actor_label,
-            )
-        )
-
-    async def count_recent_on(self, action: str, target: str, since: datetime) -> int:
-        """How often anyone did `action` on `target` since `since` (a short window)."""
-        return int(
-            await self._conn.fetchval(
-                "SELECT COUNT(*) FROM audit_log WHERE community_id = $1 AND at >= $2"
-                " AND action = $3 AND target = $4",
-                self._cid,
-                since,
-                action,
-                target,
+                *(() if actor_label is None else (actor_label,)),
             )
         )
 
